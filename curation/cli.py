@@ -1,0 +1,110 @@
+"""The ``curation`` command. Errors a user can cause become one line; ``--debug`` shows tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from curation.errors import CurationError
+
+EXIT_FAILED_SHARDS = 1
+EXIT_USAGE = 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from curation.config import load_pipeline
+    from curation.execution import run_pipeline
+    from curation.summary import format_funnel, load_run_stats
+
+    config = load_pipeline(args.pipeline)
+    stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    results = run_pipeline(
+        config,
+        args.input,
+        args.output,
+        stages=stages,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        force=args.force,
+        limit=args.limit,
+        progress=not args.no_progress,
+    )
+    print()
+    print(format_funnel(load_run_stats(args.output)))
+    failed = [f for r in results for f in r.shards_failed]
+    for r in results:
+        print(f"{r.stage}: {r.shards_total} shards ({r.shards_skipped} already done), {len(r.shards_failed)} failed, {r.wall_seconds:.1f}s")
+    if failed:
+        print(f"error: {len(failed)} shard(s) failed; fix or remove their input and rerun (finished shards are kept)", file=sys.stderr)
+        return EXIT_FAILED_SHARDS
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from curation.summary import format_funnel, has_output, load_run_stats, to_json
+
+    if not has_output(args.output):
+        raise CurationError(f"no curation output found in {args.output} (expected folders like {args.output}/extract)")
+    stats = load_run_stats(args.output)
+    print(json.dumps(to_json(stats), indent=1) if args.json else format_funnel(stats))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from curation.sample import generate_sample
+
+    manifest = generate_sample(args.output, seed=args.seed)
+    print(f"wrote {len(manifest['files'])} WARC files with {len(manifest['records'])} planted records to {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="curation", description="Common Crawl WARC -> clean, de-duplicated, tokenized Parquet shards, on Ray.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a pipeline file's stages")
+    r.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/fineweb.yaml")
+    r.add_argument("--input", help="WARC file, folder, glob, s3:// or https:// URL or prefix, *.paths.gz listing, or crawl id (CC-MAIN-2024-10)")
+    r.add_argument("--output", required=True, help="output folder (local or s3://)")
+    r.add_argument("--stages", help="comma-separated stages to run (default: all); a later stage reads the earlier stage's output")
+    r.add_argument("--workers", type=int, help="concurrent tasks (default: all CPUs of the Ray cluster)")
+    r.add_argument("--ray-address", help="existing Ray cluster (default: RAY_ADDRESS, else an embedded local Ray)")
+    r.add_argument("--force", action="store_true", help="redo finished shards")
+    r.add_argument("--limit", type=int, help="take only the first N input files")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=_run)
+
+    s = sub.add_parser("stats", help="print the funnel of a run")
+    s.add_argument("output")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_stats)
+
+    g = sub.add_parser("sample", help="write the bundled sample WARC set")
+    g.add_argument("--output", default="sample_data")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=_sample)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    try:
+        return args.func(args)
+    except CurationError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: finished shards are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reading inputs (local, s3://, https://, Common Crawl crawl ids) and writing shards atomically."""

@@ -1,0 +1,142 @@
+"""Run one stage on one shard: read, chain the steps lazily, write the shard, then mark it done.
+
+This is the unit of work a Ray task executes, and it knows nothing of Ray: tests and debuggers can
+call ``run_shard`` directly. A shard counts as finished only once its completion marker exists
+(``_done/<shard>.json``, written last and atomically, holding the shard's statistics), so a crash
+at any point leaves either a finished shard or one that the next run redoes from scratch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import resource
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from curation.config import StageSpec, stage_from_dict
+from curation.document import Document
+from curation.errors import InputError
+from curation.io.fs import RetryingReader, atomic_write_bytes, join
+from curation.io.parquet import read_documents, write_documents
+from curation.io.reader import WarcReader
+from curation.resources import LOADS
+from curation.stats import StageStats, StepStats
+from curation.step import PipelineStep
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    stage: str
+    shard: str  # output name, stable across runs
+    input: str  # a WARC file (extract) or the previous stage's Parquet shard
+    output_dir: str  # OUTPUT/<stage>
+
+    @property
+    def shard_url(self) -> str:
+        return join(self.output_dir, "shards", f"{self.shard}.parquet")
+
+    @property
+    def done_url(self) -> str:
+        return join(self.output_dir, "_done", f"{self.shard}.json")
+
+    @property
+    def failed_url(self) -> str:
+        return join(self.output_dir, "_failed", f"{self.shard}.json")
+
+
+@functools.lru_cache(maxsize=16)
+def _steps(stage_json: str, stage_name: str) -> tuple[PipelineStep, ...]:
+    """Steps are built once per worker process and stage (their resources are cached too)."""
+    return tuple(spec.build() for spec in stage_from_dict(stage_name, json.loads(stage_json)).steps)
+
+
+def _counted(upstream: Iterable[Document], st: StepStats, spent: list[float]) -> Iterator[Document]:
+    """Count what enters a step; ``spent[0]`` accumulates the time spent producing it upstream."""
+    clock = time.perf_counter
+    it = iter(upstream)
+    while True:
+        t0 = clock()
+        try:
+            doc = next(it)
+        except StopIteration:
+            spent[0] += clock() - t0
+            return
+        spent[0] += clock() - t0
+        st.docs_in += 1
+        st.chars_in += len(doc.text)
+        yield doc
+
+
+def _instrumented(step: PipelineStep, upstream: Iterable[Document], st: StepStats) -> Iterator[Document]:
+    """Run ``step`` over ``upstream``, counting documents and characters out and timing the step alone."""
+    clock = time.perf_counter
+    spent = [0.0]
+    out = iter(step.run(_counted(upstream, st, spent), st))
+    while True:
+        t0, up0 = clock(), spent[0]
+        try:
+            doc = next(out)
+        except StopIteration:
+            st.seconds += (clock() - t0) - (spent[0] - up0)
+            return
+        st.seconds += (clock() - t0) - (spent[0] - up0)
+        st.docs_out += 1
+        st.chars_out += len(doc.text)
+        yield doc
+
+
+def _read_warc(reader: WarcReader, url: str, st: StepStats) -> Iterator[Document]:
+    clock = time.perf_counter
+    with RetryingReader(url, on_retry=lambda: st.count("io_retries")) as stream:
+        docs = reader.read(stream, url, st)
+        while True:
+            t0 = clock()
+            try:
+                doc = next(docs)
+            except StopIteration:
+                st.seconds += clock() - t0
+                break
+            st.seconds += clock() - t0
+            yield doc
+    if st.docs_in and st.docs_in == sum(n for r, n in st.dropped.items() if r.startswith("damaged:")):
+        raise InputError(f"{url}: no readable WARC record in this file ({dict(st.dropped)})")
+
+
+def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
+    """Process one shard and mark it done; returns the shard's statistics as a dict."""
+    t_wall, t_cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    loads_before = Counter(LOADS)
+    steps = _steps(json.dumps(stage.to_dict()), stage.name)
+    stats = [StepStats(s.label, bins=dict(s.histograms)) for s in steps]
+    if stage.name == "extract":
+        docs: Iterable[Document] = _read_warc(steps[0], task.input, stats[0])  # type: ignore[arg-type]
+        rest = list(zip(steps[1:], stats[1:]))
+    else:
+        docs = read_documents(task.input)
+        rest = list(zip(steps, stats))
+    for step, st in rest:
+        docs = _instrumented(step, docs, st)
+    written = write_documents(task.shard_url, docs)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stage_stats = StageStats(
+        stage=stage.name,
+        steps=stats,
+        shards=1,
+        wall_seconds=time.perf_counter() - t_wall,
+        cpu_seconds=(usage.ru_utime + usage.ru_stime) - (t_cpu.ru_utime + t_cpu.ru_stime),
+        resource_loads=Counter(LOADS) - loads_before,
+    )
+    marker = {
+        "shard": task.shard,
+        "input": task.input,
+        "stage": stage.name,
+        "fingerprint": stage.fingerprint(),
+        "documents": written,
+        "stats": stage_stats.to_dict(),
+    }
+    atomic_write_bytes(task.done_url, json.dumps(marker, ensure_ascii=False).encode())
+    return marker

@@ -1,0 +1,40 @@
+"""The base of every document filter: a filter answers one question, the base does the counting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from curation.document import Document
+from curation.stats import StepStats
+from curation.step import PipelineStep
+
+
+class BaseFilter(PipelineStep):
+    """Keep or drop each document.
+
+    Subclasses implement ``filter(doc)``, returning ``True`` to keep, or ``False`` / ``(False,
+    reason)`` to drop. They may write scores into ``doc.metadata`` and call ``stats.observe``
+    for histograms (``self.stats`` is the current shard's ``StepStats``). The base counts every
+    drop under its reason and keeps a bounded sample of dropped documents per reason.
+    """
+
+    stats: StepStats
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        raise NotImplementedError(f"{type(self).__name__} must implement filter()")
+
+    def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
+        self.stats = stats
+        for doc in docs:
+            verdict = self.filter(doc)
+            if verdict is True:
+                yield doc
+                continue
+            if isinstance(verdict, tuple):
+                keep, reason = verdict
+                if keep:
+                    yield doc
+                    continue
+            else:
+                reason = self.name
+            stats.drop(doc, reason)

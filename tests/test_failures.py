@@ -1,0 +1,49 @@
+"""A bad file fails its own shard only; the exit code and the summary say so."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from curation.config import load_pipeline
+from curation.execution import run_pipeline
+from curation.summary import format_funnel, load_run_stats
+from tests.conftest import run_cli
+
+EXTRACT_ONLY = "name: extract-only\nstages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {}\n"
+
+
+@pytest.fixture
+def mixed_input(tmp_path, real_warcs):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in real_warcs[:2]:
+        shutil.copy(p, folder)
+    (folder / "not-a-warc.warc.gz").write_bytes(b"<html>this is not a WARC file at all</html>" * 100)
+    (folder / "empty.warc").write_bytes(b"")
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(EXTRACT_ONLY)
+    return folder, pipeline
+
+
+@pytest.mark.ray
+def test_an_unreadable_file_fails_its_shard_and_the_others_finish(mixed_input, tmp_path, ray_session):
+    folder, pipeline = mixed_input
+    out = tmp_path / "out"
+    [result] = run_pipeline(load_pipeline(pipeline), str(folder), str(out), progress=False)
+    assert result.shards_total == 4
+    assert [f["input"].rsplit("/", 1)[-1] for f in result.shards_failed] == ["not-a-warc.warc.gz"]
+    assert "no readable WARC record" in result.shards_failed[0]["error"]
+    stats = load_run_stats(str(out))["extract"]
+    assert stats.shards == 3 and stats.shards_failed == 1  # the empty file is a finished, empty shard
+    assert "FAILED shards (1)" in format_funnel({"extract": stats}) and "not-a-warc.warc.gz" in format_funnel({"extract": stats})
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_cli_exit_code_is_1_when_a_shard_failed(mixed_input, tmp_path):
+    folder, pipeline = mixed_input
+    proc = run_cli("run", str(pipeline), "--input", str(folder), "--output", str(tmp_path / "out"), "--no-progress")
+    assert proc.returncode == 1
+    assert "1 shard(s) failed" in proc.stderr and "not-a-warc.warc.gz" in proc.stdout
