@@ -53,6 +53,32 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inspect(args: argparse.Namespace) -> int:
+    from curation.inspect import dropped_samples, format_samples, kept_samples
+
+    if args.kept:
+        samples = kept_samples(args.output, args.step, n=args.n, seed=args.seed)
+    else:
+        samples = dropped_samples(args.output, args.step, reason=args.reason, n=args.n, seed=args.seed)
+    print(format_samples(samples))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from curation.inspect import compare_runs
+
+    print(compare_runs(args.output_a, args.output_b))
+    return 0
+
+
+def _export_bin(args: argparse.Namespace) -> int:
+    from curation.tokenization import export_bin
+
+    for url in export_bin(args.tokenize_dir, args.out, prefix=args.prefix):
+        print(url)
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from curation.sample import generate_sample
 
@@ -82,6 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("output")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_stats)
+
+    i = sub.add_parser("inspect", help="show documents a step dropped (or kept)")
+    i.add_argument("output")
+    i.add_argument("--step", required=True, help="step name, e.g. gopher_quality")
+    i.add_argument("--reason", help="only this drop reason")
+    i.add_argument("--kept", action="store_true", help="documents that passed the step (from its stage's output)")
+    i.add_argument("-n", type=int, default=5, help="how many documents")
+    i.add_argument("--seed", type=int, default=0)
+    i.set_defaults(func=_inspect)
+
+    c = sub.add_parser("compare", help="the funnels of two runs side by side")
+    c.add_argument("output_a")
+    c.add_argument("output_b")
+    c.set_defaults(func=_compare)
+
+    e = sub.add_parser("export-bin", help="token shards -> llm.c / modded-nanogpt .bin files")
+    e.add_argument("tokenize_dir", help="OUTPUT/tokenize")
+    e.add_argument("--out", required=True)
+    e.add_argument("--prefix", default="", help="file name prefix, e.g. fineweb")
+    e.set_defaults(func=_export_bin)
 
     g = sub.add_parser("sample", help="write the bundled sample WARC set")
     g.add_argument("--output", default="sample_data")

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,32 @@ def shard_name(url: str) -> str:
     stem = re.sub(r"\.warc(\.gz)?$", "", base, flags=re.I)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:80]
     return f"{stem}-{xxhash.xxh64_hexdigest(url)[:8]}"
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage runner needs to know about the run."""
+
+    config: PipelineConfig
+    stage: StageSpec
+    output: str  # the run's output folder; the stage writes OUTPUT/<stage.name>
+    input_dir: str | None  # the previous stage's folder (None for extract)
+    workers: int | None
+    force: bool
+    progress: bool
+
+
+# Stages that are not one-shard-in, one-shard-out (dedup, tokenize) register a runner here with
+# @stage_runner("name"); every other stage runs shard by shard through run_stage.
+STAGE_RUNNERS: dict[str, Callable[[StageContext], "StageResult"]] = {}
+
+
+def stage_runner(name: str):
+    def register(fn):
+        STAGE_RUNNERS[name] = fn
+        return fn
+
+    return register
 
 
 @dataclass
@@ -246,7 +273,16 @@ def run_pipeline(
     except PermissionError as e:
         raise CurationError(f"cannot write to output {output}: {e}") from None
     connect_ray(ray_address, workers)
+    from curation.step import load_all_steps
+
+    load_all_steps()  # imports the modules that register stage runners
     results = []
     for name in chosen:
-        results.append(run_stage(config, config.stage(name), output, inputs, workers, force, progress))
+        if name in STAGE_RUNNERS:
+            idx = config.stage_names.index(name)
+            prev = join(output, config.stage_names[idx - 1]) if idx > 0 else None
+            ctx = StageContext(config, config.stage(name), output, prev, workers, force, progress)
+            results.append(STAGE_RUNNERS[name](ctx))
+        else:
+            results.append(run_stage(config, config.stage(name), output, inputs, workers, force, progress))
     return results

@@ -13,22 +13,43 @@ proves them against datatrove's reference extractor and filters.
 
 Planted cases (``case`` in the manifest) and their ``expected`` outcome:
 
-=====================  ==========================================================  ========================
-case                   what                                                        expected
-=====================  ==========================================================  ========================
-good_article           long English prose inside realistic page furniture          kept
-chunked, gzip_encoded  good articles sent with Transfer-/Content-Encoding          kept
-exact_duplicate        byte-identical HTTP body of a good article, other URL       kept (+ duplicate_of)
-near_duplicate         a good article with 3-10% of its words edited, other URL    kept (+ near_duplicate_of)
-foreign_article        de/fr/es/it/pt/ru/zh/ja prose                               language
-spam                   keyword-stuffed commerce pages                              quality/gopher_repetition
-boilerplate_only       login pages, soft 404s, tag listings, no article            extraction or quality/...
-short_page             an English article of one or two sentences                  quality/gopher_quality
-blocked_url            good article on a UT1-listed domain / banned URL word       url_filter
-non_html               png, pdf, plain text, javascript payloads                   reader:non_html
-redirect, not_found    301/302 with Location, 404 with an HTML body                reader:non_200
-damaged_record         one response whose gzip member is corrupt                   reader:damaged_record
-=====================  ==========================================================  ========================
+========================  =======================================================  ==============================
+case                      what                                                     expected
+========================  =======================================================  ==============================
+good_article              long English prose inside realistic page furniture       kept
+chunked, gzip_encoded     good articles sent with Transfer-/Content-Encoding       kept
+exact_duplicate           byte-identical HTTP body of a good article, other URL    kept (+ duplicate_of)
+near_duplicate            a good article with a few words or one or two sentences  kept (+ near_duplicate_of,
+                          edited, on a sister site (5-gram Jaccard >= 0.86)        jaccard)
+similar_article           a good article half rewritten or followed up             kept (+ similar_to, jaccard)
+                          (5-gram Jaccard 0.3-0.6: not a near duplicate)
+foreign_article           de/fr/es/it/pt/ru/zh/ja prose                            language
+spam                      keyword-stuffed commerce pages                           quality/gopher_repetition
+boilerplate_only          login pages, soft 404s, tag listings, no article         extraction or quality/...
+short_page                an English article of one or two sentences               quality/gopher_quality
+c4_lorem_ipsum            a good article with leftover "Lorem ipsum" filler        quality/c4_quality
+c4_curly_bracket          a good article with an unrendered {placeholder} or code  quality/c4_quality
+c4_javascript             two sentences of prose and "enable JavaScript" notices   quality/c4_quality
+fineweb_no_punctuation    photo captions / verse lines without final punctuation   quality/fineweb_quality
+fineweb_short_lines       a one-sentence intro and a list of short news items      quality/fineweb_quality
+fineweb_duplicate_lines   a good article with an ad marker or pull quote repeated  quality/fineweb_quality
+fineweb_list              an index of three-word entries, one per line             quality/fineweb_quality
+blocked_url               good article on a UT1-listed domain / banned URL word    url_filter
+non_html                  png, pdf, plain text, javascript payloads                reader:non_html
+redirect, not_found       301/302 with Location, 404 with an HTML body             reader:non_200
+damaged_record            one response whose gzip member is corrupt                reader:damaged_record
+========================  =======================================================  ==============================
+
+The C4 and FineWeb pages pass the URL filter, language identification and both Gopher filters;
+C4 (``filter_no_terminal_punct=False``) drops ``c4_lorem_ipsum`` and ``c4_curly_bracket`` as a
+whole and ``c4_javascript`` for the fewer than 5 sentences left once its JavaScript lines are
+removed; FineWeb quality (on the lines C4 kept) drops the others by ``line_punct_ratio``,
+``short_line_ratio``, ``char_dup_ratio`` and ``list_ratio`` respectively.
+
+``jaccard`` (near duplicates and similar articles) is the Jaccard similarity of the sets of
+word 5-grams of the copy and of its original, on the article text (headings and paragraphs)
+normalised as datatrove's ``simplify_text`` does: the measure MinHash deduplication estimates
+(FineWeb: 5-grams, 14 bands x 8 rows, threshold 0.8).
 
 Generation does not import datatrove or trafilatura.
 """
@@ -44,9 +65,12 @@ import html as _html
 import json
 import os
 import random
+import re
+import string
 import struct
 import sys
 import time
+import unicodedata
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -56,6 +80,9 @@ from typing import Any
 __all__ = [
     "CASES",
     "EXPECTED_VALUES",
+    "QUALITY_CASES",
+    "article_text",
+    "shingle_jaccard",
     "english_article",
     "foreign_paragraphs",
     "generate_sample",
@@ -68,10 +95,23 @@ FILE_TEMPLATE = "sample-{:04d}.warc.gz"
 MANIFEST_NAME = "manifest.json"
 
 CASES = (
-    "good_article", "chunked", "gzip_encoded", "exact_duplicate", "near_duplicate",
-    "foreign_article", "spam", "boilerplate_only", "short_page", "blocked_url",
-    "non_html", "redirect", "not_found", "damaged_record",
+    "good_article", "chunked", "gzip_encoded", "exact_duplicate", "near_duplicate", "similar_article",
+    "foreign_article", "spam", "boilerplate_only", "short_page",
+    "c4_lorem_ipsum", "c4_curly_bracket", "c4_javascript",
+    "fineweb_no_punctuation", "fineweb_short_lines", "fineweb_duplicate_lines", "fineweb_list",
+    "blocked_url", "non_html", "redirect", "not_found", "damaged_record",
 )
+# The quality filter that drops each planted C4 / FineWeb case.
+QUALITY_CASES = {
+    "c4_lorem_ipsum": "c4_quality", "c4_curly_bracket": "c4_quality", "c4_javascript": "c4_quality",
+    "fineweb_no_punctuation": "fineweb_quality", "fineweb_short_lines": "fineweb_quality",
+    "fineweb_duplicate_lines": "fineweb_quality", "fineweb_list": "fineweb_quality",
+}
+# Word 5-gram Jaccard with the original: near duplicates at or above NEAR_DUPLICATE_MIN_JACCARD,
+# similar articles within SIMILAR_JACCARD (MinHash dedup's threshold, 0.8, lies between).
+SHINGLE_WORDS = 5
+NEAR_DUPLICATE_MIN_JACCARD = 0.86
+SIMILAR_JACCARD = (0.3, 0.6)
 EXPECTED_VALUES = (
     "kept", "reader:non_html", "reader:non_200", "reader:damaged_record",
     "url_filter", "language", "extraction", "quality",
@@ -84,10 +124,18 @@ _COUNTS = {
     "gzip_encoded": 1,
     "exact_duplicate": 12,
     "near_duplicate": 12,
+    "similar_article": 6,
     "foreign_article": 64,   # 8 languages x 8
     "spam": 18,
-    "boilerplate_only": 21,  # 7 login, 7 soft 404, 7 tag listings
+    "boilerplate_only": 20,  # 5 each: login, soft 404, tag listing, client-side app shell
     "short_page": 14,
+    "c4_lorem_ipsum": 2,
+    "c4_curly_bracket": 2,
+    "c4_javascript": 2,
+    "fineweb_no_punctuation": 2,
+    "fineweb_short_lines": 2,
+    "fineweb_duplicate_lines": 2,
+    "fineweb_list": 2,
     "blocked_url": 10,       # 8 UT1 domains + 2 banned URL words
     "non_html": 16,          # 4 each: png, pdf, text, js
     "redirect": 9,
@@ -499,10 +547,11 @@ class _English:
         return self.rng.choice(self.v.verbs)
 
     def subj(self) -> tuple[str, bool]:
-        r = self.rng
-        if r.random() < 0.7:
-            return self.np("agents")
-        return self.np("things")
+        """Subjects of transitive verbs are people and organisations."""
+        return self.np("agents")
+
+    def any_subj(self) -> tuple[str, bool]:
+        return self.np("agents" if self.rng.random() < 0.5 else "things")
 
     def pres(self, v, plural: bool) -> str:
         return v[0] if plural else v[1]
@@ -534,6 +583,7 @@ class _English:
             o2, _ = self.np()
             out = f"Because {s} {v[2]} {o}, {s2} {self.verb()[2]} {o2} {self.times.next()}"
         elif k == 7:
+            s, pl = self.any_subj()
             be = r.choice(["are", "were"]) if pl else r.choice(["is", "was"])
             adj = r.choice(self.v.adjectives)
             out = f"{s} {be} {r.choice(_DEGREE.split())} {adj} {self.pp()}"
@@ -560,6 +610,7 @@ class _English:
             out = (f"{self.names.next()}, {self.roles.next()}, {r.choice(_bar(_REPORT_VERBS))} "
                    f"that {s} {v[2]} {o} {self.times.next()}")
         elif k == 14:
+            s, pl = self.any_subj()
             iv = r.choice(_INTRANS)
             out = f"{s} {iv[2]} {r.choice(_MANNER.split())} {self.pp()}"
         elif k == 15:
@@ -589,9 +640,9 @@ class _English:
         n = n or self.rng.randint(3, 6)
         return " ".join(self.sentence() for _ in range(n))
 
-    def title(self) -> str:
+    def title(self, k: int | None = None) -> str:
         r = self.rng
-        k = r.randrange(6)
+        k = r.randrange(6) if k is None else k
         thing_sg, thing_pl = r.choice(self.v.things)
         agent_pl = r.choice(self.v.agents)[1]
         adj = r.choice(self.v.adjectives)
@@ -635,40 +686,364 @@ def english_article(rng: random.Random, topic: str | None = None, min_words: int
             "author": en.names.next()}
 
 
+def _count_words(text: str) -> int:
+    """Words as datatrove's English tokenizer counts them (hyphenated words count as several)."""
+    return sum(len([p for p in w.split("-") if any(c.isalnum() for c in p)]) for w in text.split())
+
+
 def _short_article(rng: random.Random, topic: str) -> dict[str, Any]:
+    """One or two sentences: at least 250 characters, so that trafilatura keeps the article
+    itself (shorter texts send it to its fallbacks, which add page furniture), yet fewer than
+    50 words with the title, so that Gopher quality drops it as too short."""
     en = _English(rng, topic)
-    n = rng.randint(1, 2)
-    return {"topic": topic, "title": en.title(), "blocks": [("p", en.paragraph(n))],
-            "place": en.place_name, "author": en.names.next()}
+    title = en.title(rng.choice([1, 2]))  # "The <adj> <things> of <Place>" / "Why <things> matter to <agents>"
+    for _ in range(50):
+        sents = [en.sentence() for _ in range(24)]
+        options = [s for s in sents if len(s) >= 255 and _count_words(s) <= 40]
+        options += [f"{a} {b}" for a in sents for b in sents
+                    if a != b and len(a) + len(b) >= 254 and _count_words(a) + _count_words(b) <= 40]
+        if options and _count_words(title) <= 8:
+            para = rng.choice(options)
+            break
+        title = en.title(rng.choice([1, 2]))
+    else:  # pragma: no cover - a few hundred sentences always hold such a pair
+        raise RuntimeError("no short paragraph found")
+    return {"topic": topic, "title": title, "blocks": [("p", para)], "place": en.place_name,
+            "author": en.names.next()}
 
 
-def _near_duplicate_blocks(rng: random.Random, blocks, topic: str) -> tuple[list, float]:
-    """Edit 3-10% of the words of an article (substitutions, insertions, deletions)."""
-    v = _VOCAB[topic]
+# --------------------------------------------------------------------------------------
+# Word 5-gram Jaccard, as MinHash deduplication sees a text (no datatrove needed)
+# --------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+# datatrove's PUNCTUATION restricted to ASCII: every ASCII punctuation mark and control character
+_ASCII_PUNCT = str.maketrans({c: " " for c in string.punctuation + "".join(
+    map(chr, [*range(0, 9), *range(11, 32), *range(127, 160)]))})
+
+
+def _simple_words(text: str) -> list[str]:
+    """The words of ``datatrove.utils.text.simplify_text(text)`` (default config).
+
+    Exact for ASCII text (every generated English article is ASCII): lowercase, numbers -> "0",
+    punctuation -> space, whitespace collapsed.  Other text is approximated (Unicode
+    punctuation and symbols -> space, diacritics removed).
+    """
+    low = text.lower()
+    if not low.isascii():
+        low = "".join(" " if unicodedata.category(c)[0] in "PSC" and not c.isspace() else c
+                      for c in unicodedata.normalize("NFD", low) if unicodedata.category(c) != "Mn")
+    return _NUMBER.sub("0", low).translate(_ASCII_PUNCT).split()
+
+
+def _shingles(text: str, n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
+    w = _simple_words(text)
+    return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+
+
+def shingle_jaccard(a: str, b: str, n: int = SHINGLE_WORDS) -> float:
+    """Jaccard similarity of the sets of word ``n``-grams of two texts (after simplify_text)."""
+    sa, sb = _shingles(a, n), _shingles(b, n)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def article_text(blocks) -> str:
+    """The text of an article's blocks (headings, paragraphs, list items), one per line."""
+    lines = []
+    for kind, content in blocks:
+        if kind in ("p", "h2"):
+            lines.append(content)
+        elif kind == "ul":
+            lines.extend(content)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Near duplicates and similar articles
+# --------------------------------------------------------------------------------------
+
+def _split_sentences(paragraph: str) -> list[str]:
+    return re.split(r"(?<=[.!?]) (?=[A-Z])", paragraph)
+
+
+def _word_edits(rng: random.Random, blocks, n_edits: int) -> tuple[list, int]:
+    """Substitute, insert or delete ``n_edits`` words of the paragraphs, spread over the text."""
     paras = [list(text.split(" ")) if kind == "p" else None for kind, text in blocks]
     positions = [(i, j) for i, toks in enumerate(paras) if toks for j in range(len(toks))]
-    total = len(positions)
-    frac = rng.uniform(0.04, 0.09)
-    n_edits = max(1, round(total * frac))
-    chosen = sorted(rng.sample(positions, n_edits), reverse=True)
-    for i, j in chosen:
+    n_edits = min(max(1, n_edits), len(positions))
+    for i, j in sorted(rng.sample(positions, n_edits), reverse=True):
         toks = paras[i]
         tok = toks[j]
-        if tok.endswith((".", ",")) or j == 0:
+        if tok.endswith((".", ",")) or j == 0 or not tok.islower():
             # keep sentence boundaries and capitals: insert an adverb after this token instead
             toks.insert(j + 1, rng.choice(_MANNER.split()))
             continue
         op = rng.random()
         if op < 0.45:
-            toks[j] = rng.choice(_ALL_ADJECTIVES if tok.islower() else [tok])
+            toks[j] = rng.choice([a for a in _ALL_ADJECTIVES if a != tok])
         elif op < 0.75:
             toks.insert(j, rng.choice(_DEGREE.split() + _MANNER.split()))
         else:
             del toks[j]
-    out = []
-    for (kind, text), toks in zip(blocks, paras):
-        out.append((kind, " ".join(toks) if toks else text))
-    return out, n_edits / total
+    out = [(kind, " ".join(toks) if toks else text) for (kind, text), toks in zip(blocks, paras)]
+    return out, n_edits
+
+
+def _sentence_edits(rng: random.Random, blocks, en: "_English", n_ops: int) -> tuple[list, int]:
+    """Replace, drop or add ``n_ops`` sentences (a correction, a cut, an added line)."""
+    out = [(kind, _split_sentences(text) if kind == "p" else text) for kind, text in blocks]
+    paras = [i for i, (kind, _) in enumerate(out) if kind == "p"]
+    edited = 0
+    for _ in range(n_ops):
+        sents = out[rng.choice(paras)][1]
+        op = rng.random()
+        k = rng.randrange(len(sents))
+        if op < 0.5:
+            edited += len(sents[k].split())
+            sents[k] = en.sentence()
+        elif op < 0.75 and len(sents) > 2:
+            edited += len(sents.pop(k).split())
+        else:
+            new = en.sentence()
+            edited += len(new.split())
+            sents.insert(k + 1, new)
+    return [(kind, " ".join(c) if kind == "p" else c) for kind, c in out], edited
+
+
+def _topic_english(rng: random.Random, art: dict) -> "_English":
+    en = _English(rng, art["topic"])
+    en.place_name = art["place"]  # the same town as the original
+    return en
+
+
+def _near_duplicate_article(rng: random.Random, art: dict, variant: str) -> tuple[dict, float, float]:
+    """A copy of ``art`` with a few words ("word_edits", ~0.4-1.2%) or one or two sentences
+    ("sentence_edits") changed, whose 5-gram Jaccard with the original is at least
+    NEAR_DUPLICATE_MIN_JACCARD.  Returns (article, fraction of words edited, jaccard)."""
+    base = article_text(art["blocks"])
+    total = sum(len(t.split()) for k, t in art["blocks"] if k == "p")
+    en = _topic_english(rng, art)
+    for attempt in range(50):
+        if variant == "word_edits":
+            blocks, edited = _word_edits(rng, art["blocks"], round(total * rng.uniform(0.004, 0.012)))
+        else:
+            blocks, edited = _sentence_edits(rng, art["blocks"], en, rng.randint(1, 2))
+        j = shingle_jaccard(base, article_text(blocks))
+        if NEAR_DUPLICATE_MIN_JACCARD <= j < 1.0:
+            return dict(art, blocks=blocks), edited / total, j
+    raise RuntimeError("no near duplicate close enough")  # pragma: no cover
+
+
+def _similar_article(rng: random.Random, art: dict, variant: str) -> tuple[dict, float]:
+    """An article on the same story that is *not* a near duplicate: the first part kept and the
+    rest written anew ("follow_up"), or every sentence reworded here and there ("rewrite").
+    Its 5-gram Jaccard with the original lies within SIMILAR_JACCARD.  Returns (article, jaccard)."""
+    lo, hi = SIMILAR_JACCARD
+    base = article_text(art["blocks"])
+    total = sum(len(t.split()) for k, t in art["blocks"] if k == "p")
+    en = _topic_english(rng, art)
+    paras = [i for i, (kind, _) in enumerate(art["blocks"]) if kind == "p"]
+    for attempt in range(50):
+        if variant == "follow_up":
+            keep = max(1, round(len(paras) * rng.uniform(0.6, 0.8)))
+            cut = paras[keep]
+            blocks = list(art["blocks"][:cut]) + [("h2", en.heading())]
+            blocks += [("p", en.paragraph()) for _ in range(len(paras) - keep + rng.randint(0, 1))]
+            title = en.title()
+        else:
+            blocks, _ = _word_edits(rng, art["blocks"], round(total * rng.uniform(0.07, 0.12)))
+            title = art["title"]
+        j = shingle_jaccard(base, article_text(blocks))
+        if lo <= j <= hi:
+            return dict(art, blocks=blocks, title=title), j
+    raise RuntimeError("no similar article within range")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------
+# Pages for C4's and FineWeb's quality filters (they pass URL, language and both Gopher filters)
+# --------------------------------------------------------------------------------------
+
+_LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore "
+    "et dolore magna aliqua.",
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit. Ut enim ad minim veniam, quis nostrud "
+    "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat.",
+)
+_TEMPLATE_SENTENCES = (
+    "Dear {{first_name}}, thank you for reading {site}. Your weekly round-up of {field} news arrives "
+    "every {{delivery_day}}.",
+    "Hello {{ reader.name }}, this story was saved to your reading list on {{ saved_at }}. You can "
+    "find more {field} stories from {site} in your account.",
+)
+_CODE_SENTENCES = (
+    'The settings file for the booking system is now short: {{"retries": 3, "timeout": 30}} replaced '
+    "forty lines of options.",
+    "A volunteer shared the rule the sensor now follows, if (level > 40) {{ send_alert(); }}, and "
+    "nobody has missed a warning since.",
+)
+_JS_NOTICES = (
+    "This interactive map of {things} needs JavaScript to load in your browser.",
+    "Please enable JavaScript to see the full list of {things} near {place}.",
+    "The reader comments below are shown by a JavaScript widget that your browser has blocked.",
+    "To browse the photo gallery, switch JavaScript on and reload this page.",
+    "Our {field} calculator only works when JavaScript is enabled.",
+    "Live updates on this page rely on JavaScript, which appears to be turned off.",
+)
+_AD_MARKERS = ("Story continues below advertisement", "Article continues after this advertisement")
+
+
+def _plain(words: str) -> bool:
+    return "-" not in words and words.replace(" ", "").isalpha()
+
+
+def _c4_article(rng: random.Random, case: str, i: int, topic: str, site_name: str) -> tuple[dict, str]:
+    """(article, variant) for one of the C4 cases."""
+    field = _TOPICS[topic]["field"]
+    if case == "c4_javascript":
+        # two sentences of prose; everything else is a JavaScript notice, which C4 removes line by line
+        en = _English(rng, topic)
+        things = rng.choice(en.v.things)[1]
+        notices = [n.format(things=things, place=en.place_name, field=field)
+                   for n in rng.sample(_JS_NOTICES, rng.randint(4, 5))]
+        blocks = [("p", en.paragraph(2))] + [("p", n) for n in notices]
+        return {"topic": topic, "title": en.title(), "blocks": blocks, "place": en.place_name,
+                "author": en.names.next()}, "javascript_notices"
+    art = english_article(rng, topic)
+    blocks = list(art["blocks"])
+    paras = [k for k, (kind, _) in enumerate(blocks) if kind == "p"]
+    at = rng.choice(paras[1:-1]) + 1
+    if case == "c4_lorem_ipsum":
+        variant = ("filler_paragraph", "filler_caption")[i % 2]
+        text = _LOREM[i % 2] if variant == "filler_paragraph" else "Image caption: " + _LOREM[0]
+        blocks.insert(at, ("p", text))
+    else:  # c4_curly_bracket
+        variant = ("template_placeholder", "inline_code")[i % 2]
+        pool = _TEMPLATE_SENTENCES if variant == "template_placeholder" else _CODE_SENTENCES
+        text = rng.choice(pool).format(site=site_name, field=field)
+        blocks[at - 1] = ("p", blocks[at - 1][1] + " " + text)  # at the end of a paragraph
+    return dict(art, blocks=blocks), variant
+
+
+def _short_items(en: "_English", n: int) -> list[str]:
+    """``n`` distinct news items of 3-5 words and at most 30 characters, each a sentence."""
+    r = en.rng
+    out: list[str] = []
+    for _ in range(2000):
+        k = r.randrange(4)
+        agent_pl = r.choice(en.v.agents)[1]
+        thing_sg, thing_pl = r.choice(en.v.things)
+        v = en.verb()
+        if k == 0:
+            s = f"{_cap(agent_pl)} {v[2]} the {thing_sg}."
+        elif k == 1:
+            s = f"The {thing_sg} {r.choice(_INTRANS)[2]} {r.choice(_MANNER.split())}."
+        elif k == 2:
+            s = f"{en.place_name} {v[2]} {thing_pl}."
+        else:
+            s = f"New {thing_pl} {r.choice(['open', 'arrive', 'return', 'close'])} {r.choice(['today', 'soon', 'early', 'again'])}."
+        if len(s) <= 30 and 3 <= len(s.split()) and "-" not in s and s not in out:
+            out.append(s)
+            if len(out) == n:
+                return out
+    raise RuntimeError("not enough short items")  # pragma: no cover
+
+
+def _index_entries(en: "_English", n: int) -> list[str]:
+    """``n`` distinct three-word index entries without hyphens: ~40% longer than 30 characters,
+    one in eight (with a title line: at least 12% of the lines) a short headline ending with a
+    full stop, the rest short phrases.  Three words a line leave more than 0.3 line breaks per word."""
+    r = en.rng
+    adjs = [a for a in en.v.adjectives if _plain(a)]
+    things = [(sg, pl) for sg, pl in en.v.things if _plain(pl)]
+    agents = [pl for _, pl in en.v.agents if _plain(pl) and " " not in pl]
+    verbs = [v for v in en.v.verbs if _plain(v[2])]
+    one = [pl for sg, pl in things if " " not in pl]
+    two = [pl for sg, pl in things if pl.count(" ") == 1]
+    n_long, n_punct = round(n * 0.4), (n + 8) // 8
+    long_: list[str] = []
+    punct: list[str] = []
+    a, b = r.sample(one, 2)  # Gopher quality wants two stop words ("and", "of")
+    short: list[str] = [f"{_cap(a)} and {b}", f"{_cap(r.choice(one))} of {en.place_name}"]
+    for _ in range(5000):
+        k = r.randrange(5)
+        if k == 0:
+            deg, adj = r.choice(_DEGREE.split()), r.choice(adjs)
+            if adj[:5] == deg[:5]:
+                continue
+            s = f"{_cap(deg)} {adj} {r.choice(one)}"
+        elif k == 1 and two:
+            s = f"{_cap(r.choice(adjs))} {r.choice(two)}"
+        elif k == 2:
+            a, b = r.sample(one, 2)
+            s = f"{_cap(a)} and {b}"
+        elif k == 3:
+            s = f"{_cap(r.choice(one))} {r.choice(['of', 'in', 'near'])} {en.place_name}"
+        else:
+            s = f"{_cap(r.choice(agents))} {r.choice(verbs)[2]} {r.choice(one)}."
+        if len(s.split()) != 3 or s in long_ + punct + short:
+            continue
+        if s.endswith("."):
+            if len(punct) < n_punct:
+                punct.append(s)
+        elif len(s) > 30:
+            if len(long_) < n_long:
+                long_.append(s)
+        elif len(short) < n - n_long - n_punct:
+            short.append(s)
+        if len(long_) + len(punct) + len(short) == n:
+            out = long_ + punct + short
+            r.shuffle(out)
+            return out
+    raise RuntimeError("not enough index entries")  # pragma: no cover
+
+
+def _lines_block(lines: list[str], r: random.Random) -> tuple[list, str]:
+    """Lines as paragraphs, or as <br>-separated lines of a few paragraphs."""
+    if r.random() < 0.5:
+        return [("p", x) for x in lines], "paragraphs"
+    out, i = [], 0
+    while i < len(lines):
+        k = r.randint(3, 6)
+        out.append(("raw", "<p>" + "<br>\n".join(_esc(x) for x in lines[i:i + k]) + "</p>"))
+        i += k
+    return out, "line_breaks"
+
+
+def _fineweb_article(rng: random.Random, case: str, i: int, topic: str) -> tuple[dict, str]:
+    """(article, variant) for one of the FineWeb cases."""
+    if case == "fineweb_duplicate_lines":
+        art = english_article(rng, topic)
+        blocks = list(art["blocks"])
+        paras = [k for k, (kind, _) in enumerate(blocks) if kind == "p"]
+        if i % 2 == 0:  # an advertisement slot's label, three times
+            marker = rng.choice(_AD_MARKERS)
+            for k in sorted(rng.sample(paras[1:-1], 3), reverse=True):
+                blocks.insert(k + 1, ("p", marker))
+            return dict(art, blocks=blocks), "ad_marker"
+        # a pull quote (a sentence of the article) rendered twice, for desktop and for mobile
+        sents = [s for k in paras for s in _split_sentences(blocks[k][1]) if 70 <= len(s) <= 140]
+        quote = rng.choice(sents)
+        for k in sorted(rng.sample(paras[1:-1], 2), reverse=True):
+            blocks.insert(k + 1, ("p", quote))
+        return dict(art, blocks=blocks), "pull_quote"
+    en = _English(rng, topic)
+    title = en.title()
+    if case == "fineweb_no_punctuation":
+        # photo captions or lines of a notice, none ending with a full stop
+        lines = [en.sentence().rstrip(".") for _ in range(rng.randint(12, 16))]
+        blocks, variant = _lines_block(lines, rng)
+    elif case == "fineweb_short_lines":
+        intro = f"These are the latest {_TOPICS[topic]['field']} notes from {en.place_name} and the district around it."
+        blocks = [("p", f"{en.sentence()} {intro}")]
+        more, variant = _lines_block(_short_items(en, rng.randint(16, 20)), rng)
+        blocks += more
+    else:  # fineweb_list
+        title = f"Topics from {en.place_name}"  # three words too, should the title be extracted
+        blocks, variant = _lines_block(_index_entries(en, rng.randint(52, 60)), rng)
+    return {"topic": topic, "title": title, "blocks": blocks, "place": en.place_name,
+            "author": en.names.next()}, variant
 
 
 # ======================================================================================
@@ -897,6 +1272,8 @@ _FOREIGN_SITES = {
     "zh": ["{}-news.cn", "{}ribao.cn", "{}-xinwen.com.cn"],
     "ja": ["{}-shimbun.jp", "{}-news.jp", "{}-times.co.jp"],
 }
+_FOREIGN_PATHS = {"de": "artikel", "fr": "article", "es": "noticia", "it": "notizia", "pt": "noticia",
+                  "ru": "statya", "zh": "wenzhang", "ja": "kiji"}
 _FOREIGN_TOWNS = "lindenau bergheim rocca valmont serrano almeida sosnovka qinghe hanamura kastell " \
                  "fontaine miravalle castelo ozersk minami"
 
@@ -1070,7 +1447,8 @@ def _render_page(rng: random.Random, site: _Site, title: str, main_html: str, *,
 
 
 def _login_main(rng: random.Random) -> str:
-    return ('<div class="auth-box"><h1>Sign in to your account</h1>'
+    heading = rng.choice(["Sign in to your account", "Log in", "Member login", "Welcome back"])
+    return (f'<div class="auth-box"><h1>{heading}</h1>'
             '<form action="/login" method="post">'
             '<label for="email">Email address</label><input id="email" type="email" name="email">'
             '<label for="pw">Password</label><input id="pw" type="password" name="password">'
@@ -1081,21 +1459,47 @@ def _login_main(rng: random.Random) -> str:
 
 
 def _soft404_main(rng: random.Random) -> str:
-    return ('<div class="error-page"><h1>Page not found</h1>'
-            '<p>Sorry, this page does not exist.</p>'
+    heading = rng.choice(["Page not found", "We could not find that page", "This page has moved"])
+    sorry = rng.choice(["Sorry, this page does not exist.", "Sorry, the page you asked for is not here.",
+                        "The link you followed may be broken."])
+    return (f'<div class="error-page"><h1>{heading}</h1>'
+            f'<p>{sorry}</p>'
             '<form action="/search"><input type="text" name="q"><button>Search</button></form>'
             '<p><a href="/">Back to the homepage</a></p></div>')
 
 
 def _tag_main(rng: random.Random, topic: str) -> str:
+    """A tag archive: a heading and a few short link lines (different headline patterns)."""
     en = _English(rng, topic)
+    kinds = rng.sample(range(6), rng.randint(4, 5))
     items = []
-    for _ in range(rng.randint(8, 14)):
-        t = en.title()
+    for k in kinds:
+        t = en.title(k)
         items.append(f'<li><a href="/{_slug(t)}.html">{_esc(t)}</a></li>')
     return (f'<div class="tag-archive"><h1>Tag: {_esc(_TOPICS[topic]["field"])}</h1><ul class="post-list">'
-            + "".join(items) + '</ul><div class="pagination"><a href="?page=1">1</a> <a href="?page=2">2</a>'
-            ' <a href="?page=3">3</a> <a href="?page=2">Next</a></div></div>')
+            + "".join(items) + '</ul><div class="pagination"><a href="?page=2">Older posts</a></div></div>')
+
+
+def _app_shell(rng: random.Random, site: "_Site", route: str) -> str:
+    """A client-side rendered page: icon-only navigation, an empty mount point, the cookie
+    banner as an <aside> and a footer.  No text outside <aside>/<footer>/<script>."""
+    ui = _UI["en"]
+    icons = "".join(f'<a href="/{x}" aria-label="{x}"><svg width="20" height="20" viewBox="0 0 20 20">'
+                    f'<path d="M2 10h16"/></svg></a>' for x in ("home", "search", "account", "menu"))
+    state = json.dumps({"route": route, "site": site.host, "build": rng.randrange(10**6, 10**7)})
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<title>{_esc(site.name)}</title>\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f'<link rel="stylesheet" href="/static/css/app.css">\n'
+            f'<script>window.__INITIAL_STATE__ = {state};</script>\n</head>\n<body>\n'
+            f'<header class="topbar"><a class="logo" href="/"><img src="/static/img/logo.svg" alt="{_esc(site.name)}"></a>'
+            f'<nav class="icons">{icons}</nav></header>\n'
+            f'<div id="app" data-route="{_esc(route)}"></div>\n'
+            f'<aside id="cookie-banner" class="cookie-consent"><p>{_esc(ui["cookie"])}</p>'
+            f'<button class="accept">{_esc(ui["accept"])}</button></aside>\n'
+            f'<footer class="site-footer"><ul><li><a href="/privacy">{_esc(ui["privacy"])}</a></li>'
+            f'<li><a href="/terms">{_esc(ui["terms"])}</a></li></ul>'
+            f'<p>&copy; 2024 {_esc(site.name)}. {_esc(ui["rights"])}</p></footer>\n'
+            f'<script src="/static/js/app.{rng.randrange(16**8):08x}.js" defer></script>\n</body>\n</html>\n')
 
 
 # ======================================================================================
@@ -1227,18 +1631,24 @@ def _gzip_member(data: bytes) -> bytes:
 
 
 def _corrupt_member(member: bytes) -> bytes:
-    """Flip bytes in the middle of the deflate data until zlib refuses the member."""
-    for start in range(len(member) // 2, len(member) - 16, 7):
+    """Flip bytes inside the deflate data of a gzip member so that zlib fails mid-stream.
+
+    The damage sits early in the compressed data (after the 10-byte gzip header), so zlib
+    raises ("invalid distance too far back" and the like) long before the CRC check, and a
+    reader has to skip to the next member.
+    """
+    for start in range(10 + (len(member) - 18) // 20, len(member) - 16, 3):
         bad = bytearray(member)
-        for k in range(start, min(start + 6, len(member) - 8)):
+        for k in range(start, start + 6):
             bad[k] ^= 0xA5
         bad = bytes(bad)
         try:
             d = zlib.decompressobj(zlib.MAX_WBITS | 16)
             d.decompress(bad)
             d.flush()
-        except zlib.error:
-            return bad
+        except zlib.error as e:
+            if "data check" not in str(e):
+                return bad
     raise RuntimeError("could not corrupt the gzip member")  # pragma: no cover
 
 
@@ -1291,7 +1701,9 @@ class _Page:
     key: int = 0                         # identity used to link copies to their original
     duplicate_of: int | None = None
     near_duplicate_of: int | None = None
+    similar_to: int | None = None
     edit_fraction: float | None = None
+    jaccard: float | None = None
     record_id: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -1436,12 +1848,29 @@ class _Planner:
         near_src = r.sample(rest, n["near_duplicate"])
         for i, (orig, art, site) in enumerate(near_src):
             pr = random.Random(f"{self.seed}:near:{i}")
-            blocks, frac = _near_duplicate_blocks(pr, art["blocks"], art["topic"])
-            art2 = dict(art, blocks=blocks)
-            other = pr.choice([s for s in self.sites if s.host != site.host])
+            variant = ("word_edits", "sentence_edits")[i % 2]
+            art2, frac, jac = _near_duplicate_article(pr, art, variant)
+            # a sister site with the same layout, so that the same parts of the page are extracted
+            other = pr.choice([s for s in self.sites if s.host != site.host and s.theme == site.theme])
             page, _, _ = self._article_page("near_duplicate", pr, site=other, art=art2)
             page.near_duplicate_of = orig.key
+            page.variant = variant
             page.edit_fraction = round(frac, 4)
+            page.jaccard = round(jac, 4)
+            self.pages.append(page)
+
+        # 3b. similar articles: the same story, too different to be near duplicates
+        rest = [o for o in rest if o not in near_src]
+        similar_src = random.Random(f"{self.seed}:similar").sample(rest, n["similar_article"])
+        for i, (orig, art, site) in enumerate(similar_src):
+            pr = random.Random(f"{self.seed}:similar:{i}")
+            variant = ("follow_up", "rewrite")[i % 2]
+            art2, jac = _similar_article(pr, art, variant)
+            other = pr.choice([s for s in self.sites if s.host != site.host and s.theme == site.theme])
+            page, _, _ = self._article_page("similar_article", pr, site=other, art=art2)
+            page.similar_to = orig.key
+            page.variant = variant
+            page.jaccard = round(jac, 4)
             self.pages.append(page)
 
         # 4. foreign articles
@@ -1472,10 +1901,10 @@ class _Planner:
                                     key=self._next_key()))
 
         # 6. boilerplate only
-        kinds = ["login", "soft_404", "tag_listing"]
+        kinds = ["app_shell", "login", "soft_404", "tag_listing"]
         for i in range(n["boilerplate_only"]):
             pr = random.Random(f"{self.seed}:boiler:{i}")
-            kind = kinds[i % 3]
+            kind = kinds[i % len(kinds)]
             site = pr.choice(self.sites)
             topic = pr.choice(site.topics)
             if kind == "login":
@@ -1483,12 +1912,18 @@ class _Planner:
             elif kind == "soft_404":
                 main, title = _soft404_main(pr), "Page not found"
                 url = f"https://{site.host}/{_slug(_English(pr, topic).title())}-{pr.randrange(100, 999)}"
-            else:
+            elif kind == "tag_listing":
                 main, title = _tag_main(pr, topic), f"Tag: {_TOPICS[topic]['field']}"
                 url = f"https://{site.host}/tag/{_slug(_TOPICS[topic]['field'])}/"
-            html_text = _render_page(pr, site, title, main, related=self._related(pr, topic, "en"),
-                                     meta_charset="html5", date_text="2024-01-01", author=None,
-                                     with_article=False)
+            else:
+                route = pr.choice(["/account", "/search", "/saved", "/notifications", "/settings"])
+                main, title, url = "", site.name, f"https://{site.host}{route}"
+            if kind == "app_shell":
+                html_text = _app_shell(pr, site, url.split("/", 3)[3])
+            else:
+                html_text = _render_page(pr, site, title, main, related=self._related(pr, topic, "en"),
+                                         meta_charset="html5", date_text="2024-01-01", author=None,
+                                         with_article=False)
             expected, step = _BOILERPLATE_EXPECTED[kind]
             self.pages.append(_Page(case="boilerplate_only", url=url, body=html_text.encode(), expected=expected,
                                     expected_step=step, variant=kind, key=self._next_key()))
@@ -1501,6 +1936,20 @@ class _Planner:
             page, _, _ = self._article_page("short_page", pr, site=site, art=art)
             page.expected, page.expected_step = "quality", "gopher_quality"
             self.pages.append(page)
+
+        # 7b. pages that only C4's or FineWeb's quality filter drops
+        for case, step in QUALITY_CASES.items():
+            for i in range(n[case]):
+                pr = random.Random(f"{self.seed}:{case}:{i}")
+                site = pr.choice(self.sites)
+                topic = pr.choice(site.topics)
+                if step == "c4_quality":
+                    art, variant = _c4_article(pr, case, i, topic, site.name)
+                else:
+                    art, variant = _fineweb_article(pr, case, i, topic)
+                page, _, _ = self._article_page(case, pr, site=site, art=art)
+                page.expected, page.expected_step, page.variant = "quality", step, variant
+                self.pages.append(page)
 
         # 8. blocked URLs
         for i in range(n["blocked_url"]):
@@ -1552,10 +2001,11 @@ class _Planner:
                              status=404, body=html_text.encode(), expected="reader:non_200", key=self._next_key())
             self.pages.append(page)
 
-        for p in self.pages:
-            if p.case in ("good_article", "chunked", "gzip_encoded", "exact_duplicate", "near_duplicate",
-                          "short_page", "blocked_url", "spam", "boilerplate_only"):
-                p.lang = "en"
+        seen: set[str] = set()
+        for p in self.pages:  # every URL once
+            while p.url in seen:
+                p.url += "-2" if "?" not in p.url else "&v=2"
+            seen.add(p.url)
         return self.pages
 
     def _legacy_english(self, r: random.Random, page: _Page, art: dict, site: _Site, encoding: str) -> _Page:
@@ -1590,7 +2040,7 @@ class _Planner:
         html_text = _render_page(r, site, title, main, related=self._related(r, None, lang), meta_charset=meta,
                                  date_text="2024-05-01", author=None)
         body = html_text.encode(encoding or "utf-8")
-        url = f"https://{site.host}/{['artikel', 'article', 'noticia', 'notizia', 'noticia', 'statya', 'wenzhang', 'kiji'][sorted(_FOREIGN).index(lang) % 8]}/{r.randrange(100000, 999999)}.html"
+        url = f"https://{site.host}/{_FOREIGN_PATHS[lang]}/{r.randrange(100000, 999999)}.html"
         return _Page(case="foreign_article", url=url, lang=lang, body=body, http_content_type=http_ct,
                      expected="language", charset=encoding or "utf-8", charset_source=source,
                      key=self._next_key())
@@ -1599,9 +2049,14 @@ class _Planner:
 # Boilerplate-only pages: the outcome of datatrove's reference steps for each kind of page
 # (what trafilatura extracts from it, and which filter drops that), proved by the tests.
 _BOILERPLATE_EXPECTED = {
-    "login": ("extraction", None),
-    "soft_404": ("extraction", None),
-    "tag_listing": ("extraction", None),
+    # form labels, links and the cookie notice come out: far fewer than 50 words
+    "login": ("quality", "gopher_quality"),
+    # "Page not found" and a line or two of apology
+    "soft_404": ("quality", "gopher_quality"),
+    # a heading and four or five headline links
+    "tag_listing": ("quality", "gopher_quality"),
+    # no text outside <aside>, <footer> and <script>: trafilatura returns nothing
+    "app_shell": ("extraction", None),
 }
 
 
@@ -1611,12 +2066,12 @@ _BOILERPLATE_EXPECTED = {
 
 def _order(pages: list[_Page], rng: random.Random) -> list[_Page]:
     """Shuffle, keeping every copy after the page it copies."""
-    copies = [p for p in pages if p.duplicate_of or p.near_duplicate_of]
-    rest = [p for p in pages if not (p.duplicate_of or p.near_duplicate_of)]
+    copies = [p for p in pages if p.duplicate_of or p.near_duplicate_of or p.similar_to]
+    rest = [p for p in pages if not (p.duplicate_of or p.near_duplicate_of or p.similar_to)]
     rng.shuffle(rest)
     order = rest[:]
     for c in sorted(copies, key=lambda p: p.key):
-        src = c.duplicate_of or c.near_duplicate_of
+        src = c.duplicate_of or c.near_duplicate_of or c.similar_to
         pos = next(i for i, p in enumerate(order) if p.key == src)
         order.insert(rng.randint(pos + 1, len(order)), c)
     return order
@@ -1721,6 +2176,7 @@ def _manifest_entry(p: _Page, name: str, offset: int, length: int, by_key: dict)
         "expected_step": p.expected_step,
         "duplicate_of": by_key[p.duplicate_of].record_id if p.duplicate_of else None,
         "near_duplicate_of": by_key[p.near_duplicate_of].record_id if p.near_duplicate_of else None,
+        "similar_to": by_key[p.similar_to].record_id if p.similar_to else None,
         "charset": p.charset, "charset_source": p.charset_source,
         "transfer_encoding": "chunked" if p.chunked else None,
         "content_encoding": "gzip" if p.gzip_body else None,
@@ -1729,6 +2185,8 @@ def _manifest_entry(p: _Page, name: str, offset: int, length: int, by_key: dict)
         entry["variant"] = p.variant
     if p.edit_fraction is not None:
         entry["edit_fraction"] = p.edit_fraction
+    if p.jaccard is not None:
+        entry["jaccard"] = p.jaccard
     return entry
 
 

@@ -57,8 +57,14 @@ def register(cls: type[PipelineStep]) -> type[PipelineStep]:
 
 def load_all_steps() -> dict[str, type[PipelineStep]]:
     """Import every module that registers steps, and return the registry."""
+    import importlib
+    import importlib.util
+
     import curation.extraction  # noqa: F401
     import curation.io.reader  # noqa: F401
     import filters  # noqa: F401  (filters/__init__ imports each filter module)
 
+    for optional in ("curation.dedup", "curation.tokenization"):  # stages with their own runners
+        if importlib.util.find_spec(optional) is not None:
+            importlib.import_module(optional)
     return STEPS

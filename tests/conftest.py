@@ -53,6 +53,19 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def sample_run(sample, ray_session, tmp_path_factory):
+    """The FineWeb pipeline on the sample through the session's Ray, run once: (output, manifest)."""
+    folder, manifest = sample
+    out = tmp_path_factory.mktemp("sample_run")
+    from curation.config import load_pipeline
+    from curation.execution import run_pipeline
+
+    results = run_pipeline(load_pipeline(ROOT / "pipelines" / "fineweb.yaml"), str(folder), str(out), progress=False)
+    assert all(not r.shards_failed for r in results)
+    return out, manifest
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

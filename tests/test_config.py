@@ -17,9 +17,11 @@ def write(tmp_path, body: str):
 
 def test_the_fineweb_pipeline_loads():
     config = load_pipeline(ROOT / "pipelines" / "fineweb.yaml")
-    assert config.stage_names == ["extract", "filter"]
+    assert config.stage_names == ["extract", "filter", "dedup", "tokenize"]
     assert [s.name for s in config.stage("extract").steps] == ["warc_reader", "url_filter", "trafilatura"]
-    assert [s.name for s in config.stage("filter").steps] == ["language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
+    assert [s.name for s in config.stage("filter").steps] == [
+        "language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality", "pii_formatter"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -31,6 +33,7 @@ def test_the_fineweb_pipeline_loads():
         ("stages:\n  extrct:\n    - warc_reader: {}\n", ["unknown stage 'extrct'", "did you mean 'extract'"]),
         ("stages:\n  extract:\n    - trafilatura: {}\n", ["must begin with the step `warc_reader`"]),
         ("stages: [1, 2\n", ["not valid YAML"]),
+        ("stages:\n  extract:\n    - warc_reader: {}\n  dedup:\n    - exact_dedup: {on: [txt]}\n", ["'exact_dedup'", "key 'on", "txt"]),
         ("name: x\nstages:\n  extract:\n    - warc_reader: {}\nworkers: 3\n", ["unknown top-level key", "workers"]),
     ],
 )
@@ -56,3 +59,8 @@ def test_cli_reports_a_bad_pipeline_in_one_line_without_traceback(tmp_path):
 def test_cli_reports_missing_input_in_one_line(tmp_path):
     proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"), timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
+
+
+def test_on_and_off_are_plain_keys_not_yaml_1_1_booleans(tmp_path):
+    path = write(tmp_path, "stages:\n  extract:\n    - warc_reader: {}\n  dedup:\n    - exact_dedup: {on: [text, url]}\n")
+    assert load_pipeline(path).stage("dedup").steps[0].params.on == ["text", "url"]

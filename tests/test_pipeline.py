@@ -34,16 +34,6 @@ def shard_bytes(stage_dir: Path) -> dict[str, bytes]:
     return {f.name: f.read_bytes() for f in sorted((stage_dir / "shards").glob("*.parquet"))}
 
 
-@pytest.fixture(scope="session")
-def sample_run(sample, ray_session, tmp_path_factory):
-    """The FineWeb pipeline on the sample through the session's Ray, run once: (output, manifest)."""
-    folder, manifest = sample
-    out = tmp_path_factory.mktemp("sample_run")
-    results = run_pipeline(load_pipeline(FINEWEB), str(folder), str(out), progress=False)
-    assert all(not r.shards_failed for r in results)
-    return out, manifest
-
-
 def by_expected(manifest: dict) -> dict[str, set[str]]:
     groups: dict[str, set[str]] = collections.defaultdict(set)
     for r in manifest["records"]:
@@ -117,3 +107,31 @@ def test_killed_driver_resumes_to_the_uninterrupted_output(sample_run, sample, t
     for stage in ("extract", "filter"):
         assert shard_bytes(out / stage) == shard_bytes(reference / stage), stage
     assert not list((out / "extract" / "shards").glob(".tmp-*"))
+
+
+@pytest.mark.ray
+def test_dedup_keeps_the_earliest_copy_of_each_exact_duplicate(sample_run):
+    out, manifest = sample_run
+    dates = {}
+    for f in (out / "filter" / "shards").glob("*.parquet"):
+        t = pq.read_table(f, columns=["id", "date"])
+        dates.update(zip(t.column("id").to_pylist(), t.column("date").to_pylist()))
+    deduped = ids_in(out / "dedup")
+    pairs = [(r["duplicate_of"], r["id"]) for r in manifest["records"] if r["case"] == "exact_duplicate"]
+    assert pairs
+    for original, copy in pairs:
+        assert (original in deduped) != (copy in deduped), (original, copy)
+        kept = original if original in deduped else copy
+        assert dates[kept] == min(dates[original], dates[copy])
+    assert len(ids_in(out / "filter")) - len(deduped) >= len(pairs)
+
+
+@pytest.mark.ray
+def test_tokens_cover_every_deduplicated_document(sample_run):
+    import json
+
+    out, _ = sample_run
+    manifest = json.loads((out / "tokenize" / "manifest.json").read_text())
+    assert manifest["vocab_size"] == 50257 and manifest["eos_id"] == 50256
+    stats = load_run_stats(str(out))
+    assert stats["tokenize"].step("tokenize").docs_in == len(ids_in(out / "dedup"))

@@ -1,0 +1,1 @@
+"""Benchmarks and the datatrove reference (not part of the installed package)."""

@@ -1,0 +1,15 @@
+"""Document filters and formatters: FineWeb's, with datatrove 0.10.1's decisions.
+
+Importing this package registers every step (``curation.step.STEPS``):
+
+- ``url_filter`` (filters/url.py): UT1 blocklist and banned words in the URL;
+- ``language`` (filters/language.py): fastText lid.176;
+- ``gopher_repetition``, ``gopher_quality`` (filters/gopher.py);
+- ``c4_quality`` (filters/c4.py): rewrites the text with the kept lines;
+- ``fineweb_quality`` (filters/fineweb.py);
+- ``pii_formatter`` (filters/pii.py): replaces emails and public IPs.
+
+Heavy resources (blocklist, fastText model, spaCy tokenizer) load on first use, once per process.
+"""
+
+from filters import c4, fineweb, gopher, language, pii, url  # noqa: F401  (registers the steps)

@@ -1,0 +1,81 @@
+"""FineWeb's own quality rules, as datatrove 0.10.1's ``FineWebQualityFilter``.
+
+Same decisions and reasons as datatrove with the same settings. The word count for the list
+ratio comes from ``filters.words.count_words`` (datatrove's spaCy tokenizer, cached per chunk).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from datatrove.utils.text import TERMINAL_PUNCTUATION
+
+from curation.document import Document
+from curation.step import StepParams, register
+from filters import words as _words
+from filters.base import BaseFilter
+from filters.gopher import find_duplicates
+
+
+class FineWebQualityParams(StepParams):
+    line_punct_thr: float = 0.12
+    line_punct_exclude_zero: bool = False
+    stop_chars: tuple[str, ...] | None = None  # None: datatrove's TERMINAL_PUNCTUATION
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    char_duplicates_ratio: float = 0.01
+    new_line_ratio: float = 0.3
+
+
+@register
+class FineWebQualityFilter(BaseFilter):
+    """Drop documents with few punctuated lines, many short or repeated lines, or list-like layout."""
+
+    name = "fineweb_quality"
+    Params = FineWebQualityParams
+    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
+        "line_punct_ratio": (0.0, 1.0, 50),
+        "short_line_ratio": (0.0, 1.0, 50),
+        "char_dup_ratio": (0.0, 0.2, 50),
+        "list_ratio": (0.0, 1.0, 50),
+    }
+
+    def __init__(self, params: StepParams | None = None, label: str | None = None):
+        super().__init__(params, label)
+        sc = self.params.stop_chars
+        self._stop_chars = tuple(TERMINAL_PUNCTUATION) if sc is None else tuple(sc)
+
+    def _score(self, doc: Document, metric: str, value: float) -> None:
+        doc.metadata[metric] = value
+        stats = getattr(self, "stats", None)
+        if stats is not None:
+            stats.observe(metric, value)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        p = self.params
+        text = doc.text
+        lines = [line for line in text.split("\n") if line.strip() != ""]
+        if not lines:
+            return False, "empty"
+        n_lines = len(lines)
+
+        ratio = sum(1 for line in lines if line.endswith(self._stop_chars)) / n_lines
+        self._score(doc, "line_punct_ratio", ratio)
+        if ratio < p.line_punct_thr and not (ratio == 0 and p.line_punct_exclude_zero):
+            return False, "line_punct_ratio"
+
+        ratio = sum(1 for line in lines if len(line) <= p.short_line_length) / n_lines
+        self._score(doc, "short_line_ratio", ratio)
+        if ratio > p.short_line_thr:
+            return False, "short_line_ratio"
+
+        ratio = find_duplicates(lines)[1] / (len(text) - text.count("\n"))
+        self._score(doc, "char_dup_ratio", ratio)
+        if ratio > p.char_duplicates_ratio:
+            return False, "char_dup_ratio"
+
+        ratio = text.count("\n") / _words.count_words(text)
+        self._score(doc, "list_ratio", ratio)
+        if ratio > p.new_line_ratio:
+            return False, "list_ratio"
+        return True

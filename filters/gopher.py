@@ -1,0 +1,418 @@
+"""Gopher's repetition and quality rules (Rae et al. 2021, table A1), as datatrove 0.10.1 applies them.
+
+``gopher_repetition`` and ``gopher_quality`` take the same decisions, with the same reasons, as
+datatrove's ``GopherRepetitionFilter`` and ``GopherQualityFilter`` with the same settings
+(FineWeb uses the defaults). What changed is only how the quantities are computed:
+
+- words come from ``filters.words`` (datatrove's spaCy tokenizer, cached per chunk);
+- ``find_duplicates`` (duplicate elements and their characters) is ``len(x) - len(set(x))`` and
+  ``sum(len) - sum(len over the distinct elements)``: a first occurrence is never a duplicate,
+  every later one is;
+- the top n-gram is counted on word tuples (words never contain spaces, so a tuple and its
+  ``" ".join`` identify each other) and the first most common one is taken, as
+  ``Counter.most_common(1)`` does;
+- the duplicated n-gram characters keep datatrove's exact greedy scan (an n-gram seen before
+  counts its characters and the scan jumps n words; the jumped-over n-grams are not recorded),
+  on datatrove's ``"".join`` keys (which, unlike tuples, can make two different n-grams equal),
+  but the keys are slices of one joined string, the scan is skipped when no key repeats, and
+  it visits only the positions of repeated keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from itertools import accumulate, compress, islice
+from operator import itemgetter
+from typing import ClassVar
+
+from curation.document import Document
+from curation.step import StepParams, register
+from filters import words as _words
+from filters.base import BaseFilter
+
+from datatrove.utils.text import PUNCTUATION_SET
+
+# "w has a character outside PUNCTUATION_SET" is "w.strip(PUNCTUATION_CHARS) is not empty"
+assert all(len(c) == 1 for c in PUNCTUATION_SET)
+PUNCTUATION_CHARS = "".join(sorted(PUNCTUATION_SET))
+
+# ---------------------------------------------------------------------------------------------
+# Repetition
+
+
+def find_duplicates(x: list[str]) -> tuple[int, int]:
+    """datatrove ``find_duplicates``: (number of repeated elements, their characters)."""
+    distinct = set(x)
+    return len(x) - len(distinct), sum(map(len, x)) - sum(map(len, distinct))
+
+
+def top_ngram_chars(words: list[str], n: int) -> int | None:
+    """datatrove ``find_top_duplicate(get_n_grams(words, n))``, or None when there is no n-gram."""
+    if len(words) < n:
+        return None
+    counts = Counter(zip(*(islice(words, i, None) for i in range(n))))
+    gram, count = max(counts.items(), key=itemgetter(1))  # the first most common, as most_common(1)
+    return (sum(map(len, gram)) + n - 1) * count
+
+
+def all_duplicate_chars(words: list[str], n: int, joined: str | None = None, offsets: list[int] | None = None) -> int:
+    """datatrove ``find_all_duplicate(words, n)``."""
+    m = len(words) - n + 1
+    if m <= 0:
+        return 0
+    if joined is None:
+        joined = "".join(words)
+    if offsets is None:
+        offsets = [0, *accumulate(map(len, words))]
+    keys = list(map(joined.__getitem__, map(slice, offsets, islice(offsets, n, None))))
+    if len(set(keys)) == m:
+        return 0
+    repeated_keys = {key for key, count in Counter(keys).items() if count > 1}
+    # The scan visits positions left to right: a key seen before adds its length and the scan
+    # jumps n positions, else the key is recorded and the scan moves on by one. A key that
+    # occurs once is never "seen before" and recording it changes nothing, so only the
+    # positions of repeated keys need visiting, those the jumps do not skip.
+    seen = set()
+    add = seen.add
+    repeated = 0
+    resume = 0  # the scan's next position
+    for idx in compress(range(m), map(repeated_keys.__contains__, keys)):
+        if idx < resume:
+            continue
+        key = keys[idx]
+        if key in seen:
+            repeated += len(key)
+            resume = idx + n
+        else:
+            add(key)
+    return repeated
+
+
+_MASK64 = (1 << 64) - 1
+_P = 0x9E3779B97F4A7C15  # odd: invertible modulo 2**64
+_P_INV = pow(_P, -1, 1 << 64)
+
+
+class NGrams:
+    """The n-gram quantities of one word list, with numpy for long lists.
+
+    - ``top_chars(n)``: the words are numbered, an n-gram becomes one exact integer (base: the
+      number of distinct words), sorting gives each n-gram's count, and of the most common ones
+      the one that occurs first is the one ``Counter.most_common(1)`` picks.
+    - ``duplicate_chars(n)``: every n-gram's ``"".join`` key gets a polynomial hash modulo 2**64,
+      from prefix sums over the characters of the joined words; a key whose hash occurs once
+      occurs once (equal keys have equal hashes), so only positions with a repeated hash go to
+      the scan, which compares the keys themselves. Hash collisions cost time, never exactness.
+    """
+
+    NUMPY_FROM = 300  # words; below this the plain Python versions are faster
+
+    def __init__(self, words: list[str]):
+        self.words = words
+        self.use_numpy = len(words) >= self.NUMPY_FROM
+        self._ids = None
+        self._chars = None
+
+    # -- top n-gram
+
+    def top_chars(self, n: int) -> int | None:
+        words = self.words
+        if len(words) < n:
+            return None
+        if not self.use_numpy:
+            return top_ngram_chars(words, n)
+        import numpy as np
+
+        if self._ids is None:
+            first = dict.fromkeys(words)  # distinct words, by first occurrence
+            number = dict(zip(first, range(len(first))))
+            self._ids = np.fromiter(map(number.__getitem__, words), dtype=np.int64, count=len(words))
+            self._vocab = len(first)
+            self._lens = np.zeros(len(words) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self._lens[1:])
+        base = max(self._vocab, 2)
+        if base**n >= 1 << 63:
+            return top_ngram_chars(words, n)
+        ids = self._ids
+        m = len(words) - n + 1
+        key = ids[:m].copy()
+        for k in range(1, n):
+            key *= base
+            key += ids[k : k + m]
+        ordered = np.sort(key)
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        counts = np.diff(np.append(starts, m))
+        top = int(counts.max())
+        if top == 1:
+            pos = 0  # every n-gram occurs once: the first one
+        else:
+            top_keys = ordered[starts[counts == top]]
+            if len(top_keys) <= 16:
+                pos = min(int(np.argmax(key == k)) for k in top_keys)
+            else:
+                pos = int(np.argmax(np.isin(key, top_keys)))
+        return (int(self._lens[pos + n] - self._lens[pos]) + n - 1) * top
+
+    # -- duplicated n-grams
+
+    def _prepare_chars(self):
+        import numpy as np
+
+        words = self.words
+        joined = "".join(words)
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        size = len(codes)
+        with np.errstate(over="ignore"):
+            inv_pows = np.empty(size + 1, dtype=np.uint64)
+            inv_pows[0] = 1
+            inv_pows[1:] = _P_INV
+            np.cumprod(inv_pows, out=inv_pows)
+            pows = np.empty(size + 1, dtype=np.uint64)
+            pows[0] = 1
+            pows[1:] = _P
+            np.cumprod(pows, out=pows)
+            prefix = np.zeros(size + 1, dtype=np.uint64)
+            np.cumsum(codes * inv_pows[:size], out=prefix[1:])
+        offsets = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=offsets[1:])
+        self._chars = (joined, offsets, prefix, pows)
+
+    def duplicate_chars(self, n: int) -> int:
+        words = self.words
+        m = len(words) - n + 1
+        if m <= 0:
+            return 0
+        if not self.use_numpy:
+            return all_duplicate_chars(words, n)
+        import numpy as np
+
+        if self._chars is None:
+            self._prepare_chars()
+        joined, offsets, prefix, pows = self._chars
+        starts, ends = offsets[:m], offsets[n : n + m]
+        with np.errstate(over="ignore"):
+            hashes = (prefix[ends] - prefix[starts]) * pows[starts]  # sum of code * P**-(i - start)
+        ordered = np.sort(hashes)
+        same = ordered[1:] == ordered[:-1]
+        if not same.any():
+            return 0
+        repeated = np.flatnonzero(np.isin(hashes, np.unique(ordered[1:][same])))
+        # datatrove's scan over the positions whose key may repeat (see all_duplicate_chars)
+        starts_l, ends_l = starts.tolist(), ends.tolist()
+        seen = set()
+        add = seen.add
+        total = 0
+        resume = 0
+        for idx in repeated.tolist():
+            if idx < resume:
+                continue
+            key = joined[starts_l[idx] : ends_l[idx]]
+            if key in seen:
+                total += len(key)
+                resume = idx + n
+            else:
+                add(key)
+        return total
+
+
+class GopherRepetitionParams(StepParams):
+    dup_line_frac: float | None = 0.3
+    dup_para_frac: float | None = 0.3
+    dup_line_char_frac: float | None = 0.2
+    dup_para_char_frac: float | None = 0.2
+    top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
+    dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
+
+
+_PARAGRAPH = re.compile(r"\n{2,}")
+_LINES = re.compile("\n+")
+
+
+@register
+class GopherRepetitionFilter(BaseFilter):
+    """Drop documents with too many repeated lines, paragraphs or n-grams (datatrove GopherRepetitionFilter)."""
+
+    name = "gopher_repetition"
+    Params = GopherRepetitionParams
+    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
+        "dup_para_frac": (0.0, 1.0, 50),
+        "dup_para_char_frac": (0.0, 1.0, 50),
+        "dup_line_frac": (0.0, 1.0, 50),
+        "dup_line_char_frac": (0.0, 1.0, 50),
+        **{f"top_{n}_gram": (0.0, 1.0, 50) for n in (2, 3, 4)},
+        **{f"duplicated_{n}_n_grams": (0.0, 1.0, 50) for n in range(5, 11)},
+    }
+
+    def _score(self, doc: Document, metric: str, value: float) -> None:
+        doc.metadata[metric] = value
+        stats = getattr(self, "stats", None)
+        if stats is not None:
+            stats.observe(metric, value)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        p = self.params
+        text = doc.text
+        if not text:
+            return False, "empty"
+        n_chars = len(text)
+
+        paragraphs = _PARAGRAPH.split(text.strip())
+        dups, dup_chars = find_duplicates(paragraphs)
+        frac = dups / len(paragraphs)
+        self._score(doc, "dup_para_frac", frac)
+        if p.dup_para_frac and frac > p.dup_para_frac:
+            return False, "dup_para_frac"
+        frac = dup_chars / n_chars
+        self._score(doc, "dup_para_char_frac", frac)
+        if p.dup_para_char_frac and frac > p.dup_para_char_frac:
+            return False, "dup_para_char_frac"
+
+        lines = _LINES.split(text)
+        dups, dup_chars = find_duplicates(lines)
+        frac = dups / len(lines)
+        self._score(doc, "dup_line_frac", frac)
+        if p.dup_line_frac and frac > p.dup_line_frac:
+            return False, "dup_line_frac"
+        frac = dup_chars / n_chars
+        self._score(doc, "dup_line_char_frac", frac)
+        if p.dup_line_char_frac and frac > p.dup_line_char_frac:
+            return False, "dup_line_char_frac"
+
+        words = _words.words(text)
+        grams = NGrams(words)
+
+        for n, n_frac in p.top_n_grams:
+            chars = grams.top_chars(n)
+            if chars is None:
+                continue
+            frac = chars / n_chars
+            self._score(doc, f"top_{n}_gram", frac)
+            if frac > n_frac:
+                return False, f"top_{n}_gram"
+
+        for n, n_frac in p.dup_n_grams:
+            frac = grams.duplicate_chars(n) / n_chars
+            self._score(doc, f"duplicated_{n}_n_grams", frac)
+            if frac > n_frac:
+                return False, f"duplicated_{n}_n_grams"
+        return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality
+
+STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+
+
+class GopherQualityParams(StepParams):
+    min_doc_words: int | None = 50
+    max_doc_words: int | None = 100000
+    min_avg_word_length: int | None = 3
+    max_avg_word_length: int | None = 10
+    max_symbol_word_ratio: float | None = 0.1
+    max_bullet_lines_ratio: float | None = 0.9
+    max_ellipsis_lines_ratio: float | None = 0.3
+    max_non_alpha_words_ratio: float | None = 0.8
+    min_stop_words: int | None = 2
+    stop_words: tuple[str, ...] | None = None  # None: datatrove's STOP_WORDS
+
+
+_BULLETS = ("•", "-")
+_ELLIPSES = ("...", "…")
+
+
+@register
+class GopherQualityFilter(BaseFilter):
+    """Gopher's quality heuristics (datatrove GopherQualityFilter)."""
+
+    name = "gopher_quality"
+    Params = GopherQualityParams
+    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
+        "n_words": (0.0, 5000.0, 50),
+        "mean_word_length": (0.0, 20.0, 40),
+        "hash_word_ratio": (0.0, 1.0, 50),
+        "ellipsis_word_ratio": (0.0, 1.0, 50),
+        "bullet_lines_ratio": (0.0, 1.0, 50),
+        "end_ellipsis_lines_ratio": (0.0, 1.0, 50),
+        "alpha_words_ratio": (0.0, 1.0, 50),
+        "stop_words": (0.0, 10.0, 10),
+    }
+
+    def __init__(self, params: StepParams | None = None, label: str | None = None):
+        super().__init__(params, label)
+        sw = self.params.stop_words
+        self._stop_words = frozenset(STOP_WORDS if sw is None else sw)
+
+    _score = GopherRepetitionFilter._score
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        p = self.params
+        text = doc.text
+        words = _words.words(text)
+        n_words = len(words)
+        counts = Counter(words)
+
+        # words made of punctuation only do not count as words
+        n_non_symbol = 0
+        non_symbol_chars = 0
+        n_alpha = 0
+        strip = str.strip
+        for w, c in counts.items():
+            if strip(w, PUNCTUATION_CHARS):
+                n_non_symbol += c
+                non_symbol_chars += len(w) * c
+            if w.isalpha() or any(ch.isalpha() for ch in w):
+                n_alpha += c
+
+        self._score(doc, "n_words", n_non_symbol)
+        if p.min_doc_words and n_non_symbol < p.min_doc_words:
+            return False, "gopher_short_doc"
+        if p.max_doc_words and n_non_symbol > p.max_doc_words:
+            return False, "gopher_long_doc"
+
+        # np.mean of the word lengths: the sum of integers is exact, so this is the same float
+        if n_non_symbol:
+            avg = non_symbol_chars / n_non_symbol
+            self._score(doc, "mean_word_length", avg)
+        else:
+            avg = float("nan")  # np.mean([]): every comparison below is False
+        if p.min_avg_word_length and avg < p.min_avg_word_length:
+            return False, "gopher_below_avg_threshold"
+        if p.max_avg_word_length and avg > p.max_avg_word_length:
+            return False, "gopher_above_avg_threshold"
+
+        if p.max_symbol_word_ratio:
+            ratio = text.count("#") / n_words
+            self._score(doc, "hash_word_ratio", ratio)
+            if ratio > p.max_symbol_word_ratio:
+                return False, "gopher_too_many_hashes"
+            ratio = (text.count("...") + text.count("…")) / n_words
+            self._score(doc, "ellipsis_word_ratio", ratio)
+            if ratio > p.max_symbol_word_ratio:
+                return False, "gopher_too_many_ellipsis"
+
+        lines = text.splitlines()
+        if p.max_bullet_lines_ratio:
+            ratio = sum(1 for s in lines if s.lstrip().startswith(_BULLETS)) / len(lines)
+            self._score(doc, "bullet_lines_ratio", ratio)
+            if ratio > p.max_bullet_lines_ratio:
+                return False, "gopher_too_many_bullets"
+        if p.max_ellipsis_lines_ratio:
+            ratio = sum(1 for s in lines if s.rstrip().endswith(_ELLIPSES)) / len(lines)
+            self._score(doc, "end_ellipsis_lines_ratio", ratio)
+            if ratio > p.max_ellipsis_lines_ratio:
+                return False, "gopher_too_many_end_ellipsis"
+
+        if p.max_non_alpha_words_ratio:
+            ratio = n_alpha / n_words
+            self._score(doc, "alpha_words_ratio", ratio)
+            if ratio < p.max_non_alpha_words_ratio:
+                return False, "gopher_below_alpha_threshold"
+
+        if p.min_stop_words:
+            n_stop = len(self._stop_words.intersection(counts))
+            self._score(doc, "stop_words", n_stop)
+            if n_stop < p.min_stop_words:
+                return False, "gopher_enough_stop_words"
+        return True

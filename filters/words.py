@@ -1,0 +1,492 @@
+"""English word and sentence splitting, identical to datatrove's ``load_word_tokenizer("eng")``.
+
+datatrove splits words with spaCy's blank English pipeline (``spacy.blank("en")`` plus a
+sentencizer), inside a memory zone, and drops whitespace tokens (``strip_strings``). That is the
+largest cost of the FineWeb filters (~25 µs per whitespace-separated chunk, every time: the
+memory zone turns spaCy's own cache off, and every new string gets a lexeme with ~20 attributes
+computed in Python). Here the same spaCy tokenizer splits each distinct chunk once per process
+(on a vocabulary without lexeme attributes, which the token texts do not depend on) and the
+words of each chunk are cached.
+
+Why the words of a text are the words of its chunks
+---------------------------------------------------
+spaCy's tokenizer (``Tokenizer._tokenize_affixes``) cuts the text into runs of whitespace and
+non-whitespace characters (``str.isspace``, the same test as ``str.split()`` and re's ``\\s``)
+and splits each non-whitespace run (a "chunk") by prefix/suffix/infix rules and special cases
+that look at the chunk alone; whitespace runs become whitespace tokens, which datatrove drops.
+The one step that looks across chunks is ``_apply_special_cases``: a PhraseMatcher over the
+whole token sequence, with a pattern per special case whose string has an affix (``":)"`` ->
+``":" ")"``). A match across a chunk boundary is never applied (its text has a space, no special
+case has), but it can shadow an overlapping match inside a chunk (``"=( :)"`` keeps ``":" ")"``
+although ``":)"`` alone is one token). That needs (1) a boundary whose two edge tokens, as the
+matcher sees them, are adjacent in some pattern (``_Spacy.pairs``; edge tokens from a second
+tokenizer with the same rules and no matcher patterns) and (2) next to it, a chunk holding a
+match that changes tokens (``_ACTIVE``). Only then is the run of chunks joined by such boundaries
+tokenized by spaCy as one piece (a match can only extend over such boundaries, so the run's
+tokens do not depend on the rest of the text). Multi-token patterns never contain whitespace
+tokens (checked at load), so chunks can be tokenized together, joined by newlines.
+
+Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
+spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).
+
+``tests/test_filters_words.py`` checks all this against datatrove on real pages and on generated
+text made of special-case strings (where chunk-by-chunk words alone would be wrong).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import threading
+from itertools import chain, compress, islice
+
+MAX_CACHED_CHUNKS = 400_000  # the chunk cache is cleared when it grows past this
+MAX_CACHED_CHARS = 8_000_000
+
+_lock = threading.Lock()
+_TOK: dict[str, tuple[str, ...]] = {}  # chunk -> its words
+_FIRST: dict[str, str] = {}  # chunk -> first pre-matcher token, only when it starts a matcher pair
+_LAST: dict[str, str] = {}  # chunk -> last pre-matcher token, only when it ends a matcher pair
+_ACTIVE: set[str] = set()  # chunks holding a matcher match that changes their tokens
+_KIND: dict[str, int] = {}  # word -> its kind for the sentencizer
+_cached_chars = 0
+counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "cache_clears": 0}
+
+
+class _Spacy:
+    """The spaCy objects, built once per process by ``spacy_objects()``."""
+
+    def __init__(self) -> None:
+        import ahocorasick
+        import spacy
+        from spacy.attrs import IS_PUNCT, ORTH
+        from spacy.tokenizer import Tokenizer
+
+        # Exactly datatrove's SpaCyTokenizer("en") pipeline: for the whole-text paths.
+        self.nlp = spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        tok = self.nlp.tokenizer
+        # The same tokenizer on a vocabulary that computes no lexeme attributes (is_alpha,
+        # like_num, shape, ...): the token texts do not depend on them, and computing them for
+        # every new string is half the cost of tokenizing. Used for the chunks.
+        self.fast = spacy.blank("en")
+        self.fast.vocab.lex_attr_getters = {}
+        self.tokenizer = self.fast.tokenizer
+        assert self.tokenizer.rules == tok.rules
+        vocab = self.fast.vocab
+        common = dict(
+            prefix_search=tok.prefix_search,
+            suffix_search=tok.suffix_search,
+            infix_finditer=tok.infix_finditer,
+            token_match=tok.token_match,
+            url_match=tok.url_match,
+        )
+        rules = dict(tok.rules)
+        # Tokenizer.add_special_case adds a matcher pattern when the string has an affix (or a
+        # space); the pattern is the string's tokenization by affixes alone (no special cases).
+        bare = Tokenizer(vocab, rules={}, **common)
+        in_matcher = [
+            s
+            for s in rules
+            if not tok.faster_heuristics or tok.find_prefix(s) or tok.find_infix(s) or tok.find_suffix(s) or " " in s
+        ]
+        pairs = set()
+        effectful = {}  # pattern -> its rule string, for patterns whose rule changes the tokens
+        self.safe = True
+        with vocab.memory_zone():
+            for s in in_matcher:
+                pattern = tuple(t.text for t in bare(s))
+                if len(pattern) > 1:
+                    if any(not t.strip() or any(c.isspace() for c in t) for t in pattern):
+                        self.safe = False  # a multi-token pattern with whitespace: never take the fast path
+                    pairs.update(zip(pattern, pattern[1:]))
+                pieces = tuple(spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rules[s])
+                if pieces != pattern:
+                    effectful[pattern] = s
+        self.pairs = frozenset(pairs)
+        self.pair_left = frozenset(a for a, _ in pairs)
+        self.pair_right = frozenset(b for _, b in pairs)
+        self.effectful = frozenset(effectful)
+        self.effectful_lengths = sorted({len(p) for p in effectful})
+        # Chunks that contain the string of an effectful pattern are the only ones that can hold
+        # a match that changes tokens; an Aho-Corasick automaton finds them.
+        self.effectful_automaton = ahocorasick.Automaton()
+        for i, s in enumerate(sorted(set(effectful.values()))):
+            if not any(c.isspace() for c in s):  # a chunk has no whitespace
+                self.effectful_automaton.add_word(s, i)
+        if len(self.effectful_automaton):
+            self.effectful_automaton.make_automaton()
+        # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
+        sentencizer = self.nlp.get_pipe("sentencizer")
+        self.punct_chars = frozenset(sentencizer.punct_chars)
+        self.is_punct = self.nlp.vocab.lex_attr_getters[IS_PUNCT]
+        # whitespace tokens are plain for the sentencizer only if no punct char is whitespace
+        self.sentence_fast_path = self.safe and not any(c.isspace() for p in self.punct_chars for c in p)
+        # Same rules, no matcher patterns: gives the tokens that the real tokenizer's matcher
+        # sees. add_special_case asks find_prefix/find_infix/find_suffix whether to add a
+        # pattern; a subclass answers "no" while the rules are loaded. Whitespace rules are left
+        # out: they cannot occur in a chunk.
+        no_matcher = _no_matcher_class()
+        no_matcher.loading = True
+        try:
+            self.pre_tokenizer = no_matcher(vocab, rules={k: v for k, v in rules.items() if " " not in k}, **common)
+        finally:
+            no_matcher.loading = False
+
+    def has_effectful_match(self, pre: list[str]) -> bool:
+        eff = self.effectful
+        for i in range(len(pre)):
+            for n in self.effectful_lengths:
+                if i + n <= len(pre) and tuple(pre[i : i + n]) in eff:
+                    return True
+        return False
+
+
+@functools.cache
+def _no_matcher_class():
+    from spacy.tokenizer import Tokenizer
+
+    class NoMatcher(Tokenizer):
+        """A Tokenizer whose special cases get no matcher patterns while ``loading`` is set."""
+
+        loading = False
+
+        def find_prefix(self, string):
+            return None if NoMatcher.loading else super().find_prefix(string)
+
+        def find_suffix(self, string):
+            return None if NoMatcher.loading else super().find_suffix(string)
+
+        def find_infix(self, string):
+            return [] if NoMatcher.loading else super().find_infix(string)
+
+    return NoMatcher
+
+
+@functools.cache
+def spacy_objects() -> _Spacy:
+    """spaCy's blank English pipeline and helpers, loaded once per process."""
+    return _Spacy()
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference behaviour (datatrove SpaCyTokenizer), used as the fallback.
+
+
+def _do_tokenize(sp: _Spacy, text: str):
+    # datatrove SpaCyTokenizer._do_tokenize, for a non-Japanese language (its retry without
+    # "IS_ALPHA" is left out: such texts go to datatrove itself, see ``_datatrove``)
+    sp.nlp.max_length = len(text)
+    return [sp.nlp(text, disable=["parser", "tagger", "ner"])]
+
+
+def _datatrove():
+    """datatrove's own split functions, for texts that contain "IS_ALPHA".
+
+    With spaCy 3.8, the first text containing the string "IS_ALPHA" (a spaCy symbol name)
+    tokenized inside a memory zone works, and every later one makes the tokenizer fail
+    (datatrove then retries without "IS_ALPHA", and the tokenizer is left in an odd state for such
+    texts). datatrove's answer for these texts thus depends on the texts its tokenizer saw
+    before, so they are sent to datatrove's own tokenizer (one per process, with its
+    ``lru_cache``), which has seen the same such texts as it would in datatrove's pipeline.
+    """
+    from datatrove.utils import text as dt_text
+
+    return dt_text
+
+
+def reference_words(text: str) -> list[str]:
+    """datatrove ``split_into_words(text, "eng")``, without the chunk cache."""
+    if "IS_ALPHA" in text:
+        return list(_datatrove().split_into_words(text, "eng"))
+    sp = spacy_objects()
+    with sp.nlp.memory_zone():
+        sp.nlp.max_length = len(text) + 10
+        tokens = [token.text for doc in _do_tokenize(sp, text) for token in doc]
+        return [t.strip() for t in tokens if len(t.strip()) > 0]
+
+
+def split_sentences(text: str) -> list[str]:
+    """datatrove ``split_into_sentences(text, "eng")`` (spaCy sentencizer spans)."""
+    if "IS_ALPHA" in text:
+        return list(_datatrove().split_into_sentences(text, "eng"))
+    sp = spacy_objects()
+    spans = []
+    with sp.nlp.memory_zone():
+        for doc in _do_tokenize(sp, text):
+            start = spans[-1][1] if spans else 0
+            for sent in doc.sents:
+                spans.append((start + sent.start_char, start + sent.end_char))
+    ends = [b for _, b in spans]
+    return [text[a:b] for a, b in zip([0] + ends[:-1], ends[:-1] + [len(text)])]
+
+
+def reference_count_sentences(text: str) -> int:
+    """``len(split_sentences(text))``."""
+    if "IS_ALPHA" in text:
+        return len(_datatrove().split_into_sentences(text, "eng"))
+    sp = spacy_objects()
+    n = 0
+    with sp.nlp.memory_zone():
+        for doc in _do_tokenize(sp, text):
+            n += sum(1 for _ in doc.sents)
+    return max(n, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The cached path.
+
+
+def _group(doc, joined: str, starts: list[int]) -> list[list[str]]:
+    """Non-whitespace tokens of ``doc`` (``joined``: chunks joined by newlines) by chunk.
+
+    A token's text is ``joined[idx : idx + length]``: reading it that way avoids building a
+    Token object per token. (Special-case pieces concatenate to the text they replace, which
+    spaCy checks, and get consecutive positions.)
+    """
+    import numpy as np
+    from spacy.attrs import IDX, LENGTH
+
+    per_chunk: list[list[str]] = [[] for _ in starts]
+    if not len(doc):
+        return per_chunk
+    arr = doc.to_array([IDX, LENGTH]).astype(np.int64)
+    idx = arr[:, 0]
+    owner = (np.searchsorted(np.asarray(starts, dtype=np.int64), idx, side="right") - 1).tolist()
+    for k, a, n in zip(owner, idx.tolist(), arr[:, 1].tolist()):
+        if joined[a] != "\n":  # the separators are the only whitespace
+            per_chunk[k].append(joined[a : a + n])
+    return per_chunk
+
+
+def _starts(chunks: list[str]) -> list[int]:
+    starts = []
+    pos = 0
+    for c in chunks:
+        starts.append(pos)
+        pos += len(c) + 1
+    return starts
+
+
+def _fill(sp: _Spacy, missing: list[str]) -> None:
+    """Tokenize the chunks in ``missing`` (distinct, not cached) and cache them."""
+    global _cached_chars
+    counters["chunk_misses"] += len(missing)
+    joined = "\n".join(missing)
+    starts = _starts(missing)
+    # chunks holding the string of an effectful pattern: only their tokens before the matcher
+    # can differ from their final tokens
+    candidates = set()
+    if len(sp.effectful_automaton):
+        for end, _ in sp.effectful_automaton.iter(joined):
+            candidates.add(bisect.bisect_right(starts, end) - 1)
+    pre: dict[int, list[str]] = {}
+    with sp.fast.vocab.memory_zone():
+        final = _group(sp.tokenizer(joined), joined, starts)
+        if candidates:
+            sub = sorted(candidates)
+            sub_chunks = [missing[i] for i in sub]
+            sub_joined = "\n".join(sub_chunks)
+            for i, toks in zip(sub, _group(sp.pre_tokenizer(sub_joined), sub_joined, _starts(sub_chunks))):
+                pre[i] = toks
+    for i, chunk in enumerate(missing):
+        toks = tuple(final[i])
+        _TOK[chunk] = toks
+        _cached_chars += len(chunk)
+        edges = pre.get(i, toks)
+        if i in pre and sp.has_effectful_match(edges):
+            _ACTIVE.add(chunk)
+        if edges and edges[0] in sp.pair_right:
+            _FIRST[chunk] = edges[0]
+        if edges and edges[-1] in sp.pair_left:
+            _LAST[chunk] = edges[-1]
+
+
+def _clear() -> None:
+    global _cached_chars
+    _RECENT.clear()
+    _TOK.clear()
+    _FIRST.clear()
+    _LAST.clear()
+    _ACTIVE.clear()
+    _cached_chars = 0
+
+
+def _chunk_tokens(text: str, whole_runs: bool = True) -> list[tuple[str, ...]] | None:
+    """The words of each chunk of ``text`` (None: use the whole-text path).
+
+    Where a matcher pattern may cross a chunk boundary and shadow a token-changing match (see
+    the module docstring), the run of chunks joined by such boundaries is tokenized by spaCy as
+    one piece, and its words are given to the run's first chunk (``whole_runs``; otherwise
+    None is returned).
+    """
+    sp = spacy_objects()
+    if not sp.safe or "IS_ALPHA" in text:
+        return None
+    chunks = text.split()
+    with _lock:
+        if len(_TOK) > MAX_CACHED_CHUNKS or _cached_chars > MAX_CACHED_CHARS:
+            _clear()
+            counters["cache_clears"] += 1
+        try:
+            seqs = list(map(_TOK.__getitem__, chunks))
+        except KeyError:
+            _fill(sp, [c for c in dict.fromkeys(chunks) if c not in _TOK])
+            seqs = list(map(_TOK.__getitem__, chunks))
+        if (
+            len(chunks) > 1
+            and _ACTIVE
+            and not _ACTIVE.isdisjoint(chunks)
+            and not sp.pairs.isdisjoint(zip(map(_LAST.get, chunks), map(_FIRST.get, islice(chunks, 1, None))))
+        ):
+            # A matcher pattern may cross a boundary; that matters only when one of the two
+            # chunks holds a token-changing match of its own, which the crossing one could shadow.
+            runs = _risky_runs(sp, chunks)
+            if runs:
+                if not whole_runs:
+                    return None
+                counters["runs_retokenized"] += len(runs)
+                seqs = _retokenize_runs(text, seqs, runs)
+    return seqs
+
+
+def _risky_runs(sp: _Spacy, chunks: list[str]) -> list[tuple[int, int]]:
+    """(first, last) chunk of each maximal run of chunks joined by crossable boundaries (whose
+    edge tokens are an adjacent pair of a matcher pattern) that has a risky boundary (a crossable
+    one next to a chunk with a token-changing match)."""
+    pairs = sp.pairs
+    last = len(chunks) - 1
+
+    def crossable(i: int) -> bool:  # the boundary between chunks i and i + 1
+        return 0 <= i < last and (_LAST.get(chunks[i]), _FIRST.get(chunks[i + 1])) in pairs
+
+    runs: list[tuple[int, int]] = []
+    for i in compress(range(len(chunks)), map(_ACTIVE.__contains__, chunks)):
+        if runs and runs[-1][0] <= i <= runs[-1][1]:
+            continue  # inside a run already found
+        if not (crossable(i - 1) or crossable(i)):
+            continue
+        first, end = i, i
+        while crossable(first - 1):
+            first -= 1
+        while crossable(end):
+            end += 1
+        runs.append((first, end))
+    return runs
+
+
+def _retokenize_runs(text: str, seqs: list, runs: list[tuple[int, int]]) -> list:
+    """Tokenize each run of chunks as one piece; its words go to its first chunk.
+
+    A match can only cross crossable boundaries, so every match that involves a run's tokens
+    lies within the run, and the run's substring tokenized alone gives the run's tokens.
+    """
+    spans = [m.span() for m in _CHUNK.finditer(text)]
+    seqs = list(seqs)
+    for first, end in runs:
+        seqs[first] = tuple(reference_words(text[spans[first][0] : spans[end][1]]))
+        for k in range(first + 1, end + 1):
+            seqs[k] = ()
+    return seqs
+
+
+_CHUNK = re.compile(r"\S+")  # str.split()'s pieces, with their positions
+_RECENT: dict[str, list[str]] = {}  # the last few texts' words (the filters of a stage share them)
+RECENT_TEXTS = 4
+
+
+def words(text: str) -> list[str]:
+    """``datatrove.utils.text.split_into_words(text, "eng")``: spaCy's tokens, whitespace dropped.
+
+    The list is shared with later calls for the same text: do not modify it.
+    """
+    found = _RECENT.get(text)
+    if found is not None:
+        return found
+    counters["texts"] += 1
+    seqs = _chunk_tokens(text)
+    if seqs is None:
+        counters["fallbacks"] += 1
+        result = reference_words(text)
+        if "IS_ALPHA" in text:
+            return result  # datatrove's own cache decides whether it is split again
+    else:
+        result = list(chain.from_iterable(seqs))
+    if len(_RECENT) >= RECENT_TEXTS:
+        del _RECENT[next(iter(_RECENT))]
+    _RECENT[text] = result
+    return result
+
+
+def count_words(text: str) -> int:
+    """``len(words(text))``."""
+    found = _RECENT.get(text)
+    if found is not None:
+        return len(found)
+    counters["texts"] += 1
+    seqs = _chunk_tokens(text)
+    if seqs is None:
+        counters["fallbacks"] += 1
+        return len(reference_words(text))
+    return sum(map(len, seqs))
+
+
+_WS_RUNS = re.compile(r"(\s+)")  # \s of a str pattern is str.isspace(), as in spaCy and str.split()
+_PLAIN, _PUNCT, _STOP = 0, 1, 2  # token kinds for the sentencizer
+
+
+def _token_kind(sp: _Spacy, token: str) -> int:
+    kind = _KIND.get(token)
+    if kind is None:
+        if token in sp.punct_chars:
+            kind = _STOP
+        elif sp.is_punct(token):
+            kind = _PUNCT
+        else:
+            kind = _PLAIN
+        if len(_KIND) > MAX_CACHED_CHUNKS:
+            _KIND.clear()
+        _KIND[token] = kind
+    return kind
+
+
+def count_sentences(text: str) -> int:
+    """``len(split_sentences(text))``: the number of sentences spaCy's sentencizer finds (at least 1).
+
+    The sentencizer (``spacy.pipeline.Sentencizer.predict``) starts a sentence at the first token
+    after one in ``punct_chars`` that is neither punctuation (``is_punct``) nor in
+    ``punct_chars``. It is replayed here on the cached words, with the whitespace tokens spaCy
+    makes between them (for every whitespace run but a single space after a word).
+    """
+    sp = spacy_objects()
+    if not text or not sp.sentence_fast_path:
+        return reference_count_sentences(text)
+    seqs = _chunk_tokens(text, whole_runs=False)
+    if seqs is None:
+        return reference_count_sentences(text)
+    # runs: chunk, whitespace, chunk, ..., chunk (the first and last may be "")
+    runs = _WS_RUNS.split(text)
+    kinds = []
+    k = 0
+    for j in range(0, len(runs), 2):
+        if runs[j]:
+            kinds.extend(_token_kind(sp, t) for t in seqs[k])
+            k += 1
+        # whitespace makes a token unless it is the single space after a chunk
+        if j + 1 < len(runs) and (j == 0 and not runs[0] or runs[j + 1] != " "):
+            kinds.append(_PLAIN)
+    n = 1
+    seen_period = False
+    for kind in kinds:
+        if kind == _STOP:
+            seen_period = True
+        elif seen_period and kind == _PLAIN:
+            n += 1
+            seen_period = False
+    return n
+
+
+def clear_cache() -> None:
+    with _lock:
+        _clear()

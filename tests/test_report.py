@@ -1,0 +1,359 @@
+"""The HTML report: its figures are the run's statistics, and it opens in a real Chromium, offline,
+without a script error, with every chart drawn.
+
+The browser is the system Chromium driven by Playwright (no browser download); the tests that need
+it skip, saying so, only when no Chromium is installed (``apt-get install -y chromium``, or set
+``CHROMIUM`` to a Chrome/Chromium binary). Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from curation.config import load_pipeline
+from curation.errors import CurationError
+from curation.execution import run_pipeline
+from curation.report import collect, nice_ticks, thresholds_for, write_report
+from curation.stats import StageStats, StepStats
+from curation.summary import load_run_stats
+from tests.conftest import ROOT
+
+FINEWEB = ROOT / "pipelines" / "fineweb.yaml"
+ARTIFACTS = ROOT / "test-artifacts"
+CHART_KINDS = {"funnel", "drops", "histogram", "languages", "lengths", "clusters", "tokens", "compute", "step-time"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Fixtures: one full run of the sample (shared with test_inspect), a browser
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def full_run(sample, ray_session, tmp_path_factory) -> tuple[Path, dict]:
+    """The FineWeb pipeline on the bundled sample: (output, manifest).
+
+    Written to one fixed folder of the session, so that every module defining this fixture
+    (test_inspect imports it, which makes pytest run it once more) finds the run already done.
+    """
+    folder, manifest = sample
+    out = tmp_path_factory.getbasetemp() / "report-sample-run"
+    if not (out / ".complete").exists():
+        results = run_pipeline(load_pipeline(FINEWEB), str(folder), str(out), progress=False)
+        assert all(not r.shards_failed for r in results)
+        (out / ".complete").write_text("")
+    return out, manifest
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM=/path/to/chromium")
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("chromium-home")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"), "HOME": str(home)}
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=exe,
+            env=env,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+class Page:
+    """A report opened in the browser, with what it did: script errors, console errors, requests."""
+
+    def __init__(self, browser, path: Path):
+        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+        self.errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+        def route(r):
+            url = r.request.url
+            self.requests.append(url)
+            if url.startswith("file:"):
+                r.continue_()
+            else:
+                r.abort()
+
+        self.page.route("**/*", route)
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_load_state("load")
+
+    def foreign_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(("file:", "data:"))]
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def report_data(html_text: str) -> dict:
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html_text, re.S)
+    assert m, "the report embeds its figures as JSON"
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def report(full_run, tmp_path_factory) -> tuple[Path, dict, Path]:
+    out, manifest = full_run
+    path = Path(write_report(str(out), str(tmp_path_factory.mktemp("report") / "report.html")))
+    return path, manifest, out
+
+
+# ----------------------------------------------------------------------------------------------
+# The figures are the run's
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.ray
+def test_funnel_and_drops_are_the_run_statistics(report):
+    path, manifest, out = report
+    data = report_data(path.read_text())
+    stats = load_run_stats(str(out))
+    steps = [(stage, st) for stage, ss in stats.items() for st in ss.steps]
+    assert data["stages"] == ["extract", "filter", "dedup", "tokenize"]
+    assert data["funnel"][0]["documents"] == stats["extract"].step("warc_reader").docs_in
+    assert [(r["stage"], r["step"], r["documents"]) for r in data["funnel"][1:]] == [(s, st.name, st.docs_out) for s, st in steps]
+    assert {r["step"]: r["dropped"] for r in data["drops"]} == {st.name: dict(st.dropped) for _, st in steps if st.dropped}
+    # ... which are the planted cases of the sample
+    expected = collections.Counter(r["expected"] for r in manifest["records"])
+    removed = {r["step"]: r["removed"] for r in data["funnel"][1:]}
+    drops = {r["step"]: r["dropped"] for r in data["drops"]}
+    assert removed["url_filter"] == expected["url_filter"]
+    assert removed["trafilatura"] == expected["extraction"]
+    assert removed["language"] == drops["language"]["language"] == expected["language"]
+    assert drops["warc_reader"]["non_html"] == expected["reader:non_html"]
+    assert drops["warc_reader"]["non_200"] == expected["reader:non_200"]
+    quality = collections.Counter(r["expected_step"] for r in manifest["records"] if r["expected"] == "quality")
+    for step in ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"):
+        assert removed[step] == quality[step], step
+    exact_pairs = sum(1 for r in manifest["records"] if r["case"] == "exact_duplicate")
+    assert drops["exact_dedup"]["exact_duplicate"] == exact_pairs
+    # the page shows the same numbers, with thousands separators
+    page = path.read_text()
+    assert f'data-step="language" data-value="{stats["filter"].step("language").docs_out}"' in page
+    assert f'{stats["extract"].step("warc_reader").docs_in:,}' in page
+
+
+@pytest.mark.ray
+def test_languages_lengths_clusters_tokens_and_compute(report):
+    path, manifest, out = report
+    data = report_data(path.read_text())
+    stats = load_run_stats(str(out))
+
+    # languages: lid.176 run again over all documents entering the language step
+    lang = data["languages"]
+    assert lang["source"] == "lid176"
+    by_lang = {x["language"]: x for x in lang["languages"]}
+    planted = collections.Counter(r["lang"] for r in manifest["records"] if r["expected"] == "language")
+    assert {k: by_lang[k]["dropped"] for k in planted} == dict(planted)
+    assert by_lang["en"]["kept"] == stats["filter"].step("language").docs_out
+    assert sum(x["kept"] for x in by_lang.values()) == stats["filter"].step("language").docs_out
+    assert sum(x["documents"] for x in by_lang.values()) == stats["filter"].step("language").docs_in
+
+    # lengths: the extract and dedup shards, every document read
+    before, after = data["lengths"]
+    assert (before["stage"], after["stage"]) == ("extract", "dedup")
+    for h, stage in ((before, "extract"), (after, "dedup")):
+        last = stats[stage].steps[-1]
+        assert h["complete"] and h["documents"] == sum(h["counts"]) == last.docs_out
+        assert h["characters"] == last.chars_out, stage
+
+    # duplicate clusters: dedup/clusters.json
+    clusters = json.loads((out / "dedup" / "clusters.json").read_text())
+    assert data["clusters"]["exact"] == clusters["exact"]
+    assert sum(g["documents_removed"] for g in data["clusters"]["exact"].values()) == sum(stats["dedup"].step("exact_dedup").dropped.values())
+    assert data["clusters"]["near"]["documents_removed"] == sum(stats["dedup"].step("minhash_dedup").dropped.values())
+
+    # tokens: the manifest's shards, which add up to the tokenize step's count
+    manifest_t = json.loads((out / "tokenize" / "manifest.json").read_text())
+    assert data["tokens"]["total"] == manifest_t["total"]
+    assert sum(s["tokens"] for s in data["tokens"]["shards"]) == manifest_t["total"]["tokens"] == stats["tokenize"].step("tokenize").counters["tokens"]
+
+    # compute: per stage, as `curation stats --json`
+    for c in data["compute"]:
+        ss = stats[c["stage"]]
+        assert c["cpu_seconds"] == pytest.approx(ss.cpu_seconds) and c["task_seconds"] == pytest.approx(ss.wall_seconds)
+        assert c["shards"] == ss.shards and [s["step"] for s in c["steps"]] == [st.name for st in ss.steps]
+
+    # histograms: every one the steps recorded, thresholds from run.json
+    hists = {(h["step"], h["metric"]): h for h in data["histograms"]}
+    assert set(hists) == {(st.name, m) for ss in stats.values() for st in ss.steps for m in st.histograms}
+    assert hists[("language", "language_score")]["thresholds"] == [{"param": "language_threshold", "value": 0.65, "side": "min"}]
+    assert hists[("gopher_repetition", "top_2_gram")]["thresholds"] == [{"param": "top_n_grams[2]", "value": 0.2, "side": "max"}]
+    assert {t["param"] for t in hists[("gopher_quality", "n_words")]["thresholds"]} == {"min_doc_words", "max_doc_words"}
+    assert hists[("c4_quality", "c4_lines_removed_frac")]["thresholds"] == []
+
+
+@pytest.mark.ray
+def test_report_opens_in_chromium_offline_with_every_chart_drawn(report, browser):
+    path, _, _ = report
+    data = report_data(path.read_text())
+    page = Page(browser, path)
+    try:
+        assert page.errors == [] and page.console_errors == []
+        assert page.foreign_requests() == []
+        charts = page.page.evaluate(
+            """() => Array.from(document.querySelectorAll('.chart')).map(c => {
+                 const svg = c.querySelector('svg');
+                 const marks = svg ? Array.from(svg.querySelectorAll('.mark')) : [];
+                 const drawn = marks.filter(m => { const b = m.getBBox(); return b.width > 0 && b.height > 0; });
+                 const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+                 return {kind: c.dataset.chart, marks: marks.length, drawn: drawn.length, w: box.width, h: box.height};
+               })"""
+        )
+        assert {c["kind"] for c in charts} == CHART_KINDS
+        for c in charts:
+            assert c["drawn"] > 0 and c["w"] > 100 and c["h"] > 20, c
+        assert sum(c["kind"] == "histogram" for c in charts) == len(data["histograms"])
+        # the funnel bars carry the statistics' numbers
+        values = page.page.eval_on_selector_all('[data-chart="funnel"] rect.mark', "els => els.map(e => Number(e.dataset.value))")
+        assert values == [r["documents"] for r in data["funnel"]]
+        # the script ran: "expand all" opens every sample
+        page.page.click("#expand-all")
+        closed = page.page.eval_on_selector_all("#samples details", "els => els.filter(d => !d.open).length")
+        assert closed == 0
+        page.page.click("#collapse-all")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        shutil.copyfile(path, ARTIFACTS / "report.html")
+        assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+    finally:
+        page.close()
+
+
+# ----------------------------------------------------------------------------------------------
+# Runs with missing stages, hostile text, no output
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.ray
+def test_a_run_with_only_extract_and_filter(full_run, browser, tmp_path):
+    out, _ = full_run
+    partial = tmp_path / "partial"
+    for stage in ("extract", "filter"):
+        shutil.copytree(out / stage, partial / stage)
+    shutil.copyfile(out / "run.json", partial / "run.json")
+    path = Path(write_report(str(partial), str(tmp_path / "partial.html")))
+    data = report_data(path.read_text())
+    assert data["stages"] == ["extract", "filter"]
+    assert data["clusters"] is None and data["tokens"] is None
+    assert [h["stage"] for h in data["lengths"]] == ["extract", "filter"]
+    text = path.read_text()
+    assert "no dedup stage in this run" in text and "no tokenize stage in this run" in text
+    page = Page(browser, path)
+    try:
+        assert page.errors == [] and page.console_errors == [] and page.foreign_requests() == []
+        kinds = page.page.eval_on_selector_all(".chart", "els => els.map(e => e.dataset.chart)")
+        assert set(kinds) == CHART_KINDS - {"clusters", "tokens"}
+    finally:
+        page.close()
+
+    # only the filter stage, without the extract shards the language step read: the languages of
+    # the kept documents, from their shards
+    only_filter = tmp_path / "only-filter"
+    shutil.copytree(out / "filter", only_filter / "filter")
+    data = collect(str(only_filter))
+    assert data["languages"]["source"] == "kept_column"
+    assert data["languages"]["languages"] == [{"language": "en", "documents": load_run_stats(str(out))["filter"].steps[-1].docs_out}]
+
+
+HOSTILE = '</script><script>alert("x")</script><img src=x onerror="alert(1)"> & "quotes" <!-- comment'
+
+
+def _synthetic_run(root: Path) -> Path:
+    """An output with one filter shard whose dropped sample, reason and URL are hostile HTML."""
+
+    class Doc:
+        id = "<urn:uuid:1>"
+        url = "https://example.com/?q=<b>bold</b>&x=\"y\""
+        text = f"text {HOSTILE}\nsecond line"
+        metadata = {"language_score": 0.5, "note": HOSTILE}
+
+    st = StepStats("language", docs_in=3, docs_out=2, chars_in=30, chars_out=20)
+    st.drop(Doc(), f"reason {HOSTILE}")
+    st.observe("language_score", 0.5)
+    ss = StageStats("filter", steps=[st], shards=1, cpu_seconds=0.5, wall_seconds=1.0)
+    (root / "filter" / "_done").mkdir(parents=True)
+    marker = {"shard": "s-0000", "input": "x", "stage": "filter", "fingerprint": "f", "documents": 2, "stats": ss.to_dict()}
+    (root / "filter" / "_done" / "s-0000.json").write_text(json.dumps(marker))
+    (root / "run.json").write_text(json.dumps({"pipeline": f"evil {HOSTILE}", "config": {"filter": [{"language": {"language_threshold": 0.65}}]}}))
+    return root
+
+
+def test_sampled_documents_are_html_escaped(tmp_path, browser):
+    out = _synthetic_run(tmp_path / "run")
+    path = Path(write_report(str(out), str(tmp_path / "r.html")))
+    text = path.read_text()
+    assert HOSTILE not in text and "<img src=x" not in text
+    assert "&lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in text
+    assert text.count("</script>") == 2  # the JSON data block and the report's own script
+    assert report_data(text)["run"]["pipeline"] == f"evil {HOSTILE}"
+    page = Page(browser, path)
+    try:
+        assert page.errors == [] and page.console_errors == []
+        page.page.click("#expand-all")
+        shown = page.page.inner_text("#samples")
+        assert HOSTILE.split("<!--")[0].strip() in shown  # shown as text, not run
+        assert page.page.evaluate("document.querySelectorAll('img').length") == 0
+    finally:
+        page.close()
+
+
+def test_a_folder_without_a_run_is_an_error(tmp_path):
+    with pytest.raises(CurationError, match="no curation output"):
+        write_report(str(tmp_path / "nothing"), str(tmp_path / "r.html"))
+
+
+def test_default_path_is_inside_the_output(tmp_path):
+    out = _synthetic_run(tmp_path / "run")
+    assert write_report(str(out)) == f"{out}/report.html"
+    assert (out / "report.html").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Pieces
+# ----------------------------------------------------------------------------------------------
+
+
+def test_thresholds_follow_the_step_settings():
+    gopher = {"min_doc_words": 50, "max_doc_words": None, "max_symbol_word_ratio": 0.1, "max_non_alpha_words_ratio": 0.8}
+    assert thresholds_for("gopher_quality", "n_words", gopher) == [{"param": "min_doc_words", "value": 50.0, "side": "min"}]
+    assert thresholds_for("gopher_quality", "alpha_words_ratio", gopher) == [{"param": "max_non_alpha_words_ratio", "value": 0.8, "side": "min"}]
+    assert thresholds_for("gopher_quality", "mean_word_length", {"min_avg_word_length": 0}) == []  # 0 switches the check off
+    rep = {"dup_line_frac": 0.3, "top_n_grams": [[2, 0.2], [3, 0.18]], "dup_n_grams": [[5, 0.15]]}
+    assert thresholds_for("gopher_repetition", "dup_line_frac", rep) == [{"param": "dup_line_frac", "value": 0.3, "side": "max"}]
+    assert thresholds_for("gopher_repetition", "top_3_gram", rep) == [{"param": "top_n_grams[3]", "value": 0.18, "side": "max"}]
+    assert thresholds_for("gopher_repetition", "duplicated_5_n_grams", rep) == [{"param": "dup_n_grams[5]", "value": 0.15, "side": "max"}]
+    assert thresholds_for("language", "language_score", {"language_threshold": 0.0}) == [{"param": "language_threshold", "value": 0.0, "side": "min"}]
+    assert thresholds_for("url_filter", "url_soft_banned_words", {"soft_word_threshold": 2})[0]["side"] == "atleast"
+    assert thresholds_for("fineweb_quality", "list_ratio", {"new_line_ratio": 0.3}) == [{"param": "new_line_ratio", "value": 0.3, "side": "max"}]
+    assert thresholds_for("some_new_step", "score", {"max_score": 3}) == [{"param": "max_score", "value": 3.0, "side": "max"}]
+
+
+def test_nice_ticks():
+    assert nice_ticks(0, 979) == [0, 200, 400, 600, 800, 1000]
+    assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0, 3, integer=True) == [0, 1, 2, 3]
+    assert nice_ticks(0, 12, 5, integer=True)[-1] >= 12

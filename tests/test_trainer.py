@@ -1,0 +1,203 @@
+"""The bundled trainer on CPU: the loss falls on shards made from the bundled sample, a resumed run
+repeats an uninterrupted one, two torchrun processes read disjoint data, and the loader resumes at
+the exact next sequence."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the trainer needs torch (make install-trainer)")
+
+from curation.config import load_pipeline  # noqa: E402
+from curation.execution import run_pipeline  # noqa: E402
+from curation.trainer.data import TokenLoader, list_row_groups  # noqa: E402
+from curation.trainer.model import GPT, GPTConfig  # noqa: E402
+from curation.trainer.sample import sample_text  # noqa: E402
+from curation.trainer.train import checkpoint_urls, load_checkpoint, lr_at, parse_args, train  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
+
+# Short rows and small row groups: many row groups to shard and shuffle, cheap steps on 2 cores.
+TOKENIZE = "{seq_len: 32, val_fraction: 0.1, seed: 0, shard_sequences: 1024, row_group_sequences: 16}"
+STEPS, CKPT = 30, 15
+
+
+@pytest.fixture(scope="session")
+def tokens(sample, ray_session, tmp_path_factory) -> Path:
+    """The FineWeb pipeline on the bundled sample, tokenized into 33-token rows: OUTPUT/tokenize."""
+    folder, _ = sample
+    out = tmp_path_factory.mktemp("trainer_data")
+    text = (ROOT / "pipelines" / "fineweb.yaml").read_text()
+    pipeline = out / "pipeline.yaml"
+    pipeline.write_text(text[: text.index("  tokenize:")] + f"  tokenize:\n    - tokenize: {TOKENIZE}\n")
+    results = run_pipeline(load_pipeline(pipeline), str(folder), str(out / "run"), progress=False)
+    assert all(not r.shards_failed for r in results)
+    return out / "run" / "tokenize"
+
+
+def run_args(data: Path, out: Path, *extra: str):
+    return parse_args(["--data", str(data), "--out", str(out), "--model", "tiny", "--steps", str(STEPS), "--batch-size", "8",
+                       "--lr", "3e-3", "--warmup-steps", "3", "--log-interval", "1", "--eval-interval", "0", "--eval-batches", "4",
+                       "--ckpt-interval", str(CKPT), "--keep-checkpoints", "5", "--device", "cpu", "--seed", "1", *extra])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tokens, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("run_a")
+    return out, train(run_args(tokens, out))
+
+
+def losses(summary: dict) -> dict[int, float]:
+    return {h["step"]: h["loss"] for h in summary["history"] if "loss" in h}
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+
+
+def test_loss_falls(uninterrupted):
+    out, summary = uninterrupted
+    curve = losses(summary)
+    assert sorted(curve) == list(range(1, STEPS + 1))
+    first, last = curve[1], sum(curve[s] for s in range(STEPS - 4, STEPS + 1)) / 5
+    assert first > 10.0  # ln(50k): a uniform guess
+    assert last < first - 2.0, curve
+    assert summary["val_loss"] is not None and summary["val_loss"] < first - 2.0
+    assert [Path(u).name for u in checkpoint_urls(str(out))] == ["ckpt-00000015.pt", "ckpt-00000030.pt"]
+    assert (out / "metrics.jsonl").read_text().count("\n") == STEPS + 1  # every step and the final validation
+
+
+def test_resume_repeats_the_uninterrupted_run(uninterrupted, tokens, tmp_path):
+    out_a, summary_a = uninterrupted
+    shutil.copy(out_a / f"ckpt-{CKPT:08d}.pt", tmp_path / f"ckpt-{CKPT:08d}.pt")  # as if stopped after step 15
+    summary_b = train(run_args(tokens, tmp_path, "--resume"))
+    a, b = losses(summary_a), losses(summary_b)
+    assert sorted(b) == list(range(CKPT + 1, STEPS + 1))
+    assert [b[s] for s in sorted(b)] == pytest.approx([a[s] for s in sorted(b)], rel=1e-6, abs=0)
+    final_a, final_b = load_checkpoint(str(out_a)), load_checkpoint(str(tmp_path))
+    assert final_a["ranks"][0]["loader"] == final_b["ranks"][0]["loader"]
+    for name, w in final_a["model"].items():
+        torch.testing.assert_close(final_b["model"][name], w, rtol=1e-5, atol=1e-6)
+
+
+def test_sample_text_from_checkpoint(uninterrupted):
+    out, _ = uninterrupted
+    text = sample_text(str(out), "The", max_new_tokens=8, temperature=0.8, top_k=50, device="cpu")
+    assert isinstance(text, str)
+    assert sample_text(str(out), "The", max_new_tokens=8, top_k=50, device="cpu") == text  # seeded
+
+
+def test_two_processes_under_torchrun_read_disjoint_data(tokens, tmp_path):
+    steps, batch = 3, 4
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "curation.trainer.train",
+           "--data", str(tokens), "--out", str(tmp_path), "--model", "tiny", "--steps", str(steps), "--batch-size", str(batch),
+           "--grad-accum", "2", "--log-interval", "1", "--eval-batches", "2", "--device", "cpu"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "2 process(es) on cpu" in proc.stdout and "val loss" in proc.stdout
+    ckpt = load_checkpoint(str(tmp_path))
+    assert ckpt["step"] == steps and [r["loader"]["rank"] for r in ckpt["ranks"]] == [0, 1]
+    # Replay each rank's loader: it ends where the run's did, and the ranks' sequences are disjoint.
+    seen = []
+    for rank in (0, 1):
+        loader = TokenLoader(str(tokens), "train", batch, seed=0, rank=rank, world_size=2)
+        rows = [tuple(r) for _ in range(steps * 2) for r in loader.next_host().tolist()]
+        assert loader.state_dict() == ckpt["ranks"][rank]["loader"]
+        loader.close()
+        seen.append(set(rows))
+    assert len(seen[0]) == len(seen[1]) == steps * 2 * batch
+    assert not seen[0] & seen[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# The loader
+
+
+def stream(loader: TokenLoader, batches: int) -> list[tuple[int, ...]]:
+    return [tuple(r) for _ in range(batches) for r in loader.next_host().tolist()]
+
+
+def test_loader_resumes_at_the_exact_next_sequence(tokens):
+    per_epoch = sum(g.rows for g in list_row_groups(str(tokens), "train"))
+    reference = TokenLoader(str(tokens), "train", 8, seed=3)
+    rows = stream(reference, per_epoch // 8 + 20)  # into the second epoch
+    reference.close()
+    for batches in (1, 5, per_epoch // 8 + 3):  # after 5 batches: mid-row-group (16 rows each); the last: epoch 2
+        first = TokenLoader(str(tokens), "train", 8, seed=3)
+        stream(first, batches)
+        state = first.state_dict()
+        first.close()
+        # a new loader, even with another batch size, continues with exactly the next sequence
+        resumed = TokenLoader(str(tokens), "train", 5, seed=3)
+        resumed.load_state_dict(state)
+        assert stream(resumed, 20) == rows[8 * batches : 8 * batches + 100]
+        resumed.close()
+    assert state["epoch"] == 1
+    x, y = next(TokenLoader(str(tokens), "train", 8, seed=3))
+    assert x.dtype == y.dtype == torch.int64 and x.shape == y.shape == (8, 32)
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    assert [tuple(r) for r in torch.cat([x, y[:, -1:]], dim=1).tolist()] == rows[:8]
+
+
+def test_loader_order_is_seeded_and_ranks_partition_an_epoch(tokens):
+    groups = list_row_groups(str(tokens), "train")
+    total = sum(g.rows for g in groups)
+    assert len(groups) > 100
+    a, b = (TokenLoader(str(tokens), "train", 8, seed=s) for s in (0, 1))
+    first = stream(a, 3)
+    assert first == stream(TokenLoader(str(tokens), "train", 8, seed=0), 3)
+    assert first != stream(b, 3)
+    epoch = []
+    for rank in range(3):
+        loader = TokenLoader(str(tokens), "train", 1, seed=0, rank=rank, world_size=3, cycle=False, prefetch=64)
+        epoch.append(stream(loader, sum(groups[i].rows for i in loader._rank_groups(0))))
+        with pytest.raises(StopIteration):
+            next(loader)
+    assert sum(map(len, epoch)) == total  # every sequence once, each on one rank
+    assert sorted(r for e in epoch for r in e) == sorted(stream(TokenLoader(str(tokens), "train", 1, shuffle=False), total))
+    with pytest.raises(Exception, match="number of processes"):
+        TokenLoader(str(tokens), "train", 8, rank=0, world_size=2).load_state_dict(a.state_dict())
+
+
+# ----------------------------------------------------------------------------------------------
+# The model and the schedule
+
+
+def test_presets_and_flops():
+    with torch.device("meta"):  # no memory, no init time
+        for name, millions in (("gpt2-small", 124), ("gpt2-medium", 355)):
+            config = GPTConfig.preset(name, vocab_size=50257, seq_len=1024)
+            model = GPT(config)
+            assert model.num_params() == config.num_params()
+            assert round(model.num_params() / 1e6) == millions
+            assert config.flops_per_token() == 6 * config.num_params() + 12 * config.n_layer * config.n_embd * 1024
+        config = GPTConfig.preset("tiny", 50257, 32, norm="layernorm", bias=True)
+        assert GPT(config).num_params() == config.num_params()
+    assert GPTConfig.preset("tiny", 50257, 32).padded_vocab_size == 50304
+
+
+def test_model_is_causal():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig.preset("tiny", vocab_size=100, seq_len=16)).eval()
+    x = torch.randint(0, 100, (2, 16))
+    y = x.clone()
+    y[:, 10:] = torch.randint(0, 100, (2, 6))
+    targets = torch.zeros_like(x)
+    la, lb = model(x, targets)[0], model(y, targets)[0]
+    torch.testing.assert_close(la[:, :10], lb[:, :10])  # the future never leaks into the past
+    out = model.generate(x[:, :4], 5, temperature=1.0, top_k=10, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (2, 9) and int(out.max()) < 100  # never a padding id
+
+
+def test_lr_schedule():
+    args = parse_args(["--data", "x", "--steps", "100", "--lr", "1e-3", "--warmup-steps", "10"])
+    args.min_lr = 1e-4
+    assert lr_at(0, args) == pytest.approx(1e-4) and lr_at(9, args) == pytest.approx(1e-3)
+    assert lr_at(10, args) == pytest.approx(1e-3) and lr_at(100, args) == pytest.approx(1e-4)
+    assert all(lr_at(s, args) >= lr_at(s + 1, args) for s in range(10, 100))
