@@ -11,7 +11,7 @@ WORKERS  ?=
 ARGS     ?=
 RUN      := $(CURATION) run $(PIPELINE) --input $(INPUT) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
-.PHONY: install install-trainer demo test sample extract filter dedup tokenize train stats bench clean help
+.PHONY: install install-trainer demo test sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,8 +60,19 @@ train: install-trainer  ## train a GPT on OUTPUT/tokens (issue 6)
 stats: install  ## print the funnel of a run (OUTPUT)
 	$(CURATION) stats $(OUTPUT) $(ARGS)
 
-bench: install  ## our pipeline against datatrove's on the same input, one run, with ratios
-	$(PY) bench/bench_pipeline.py $(ARGS)
+bench: bench-pipeline bench-filters bench-dedup bench-tokenize  ## every benchmark against its reference, one run each, with ratios
+
+bench-pipeline: install  ## whole pipeline and filter stage against datatrove's FineWeb recipe
+	$(PY) -m bench.bench_pipeline $(ARGS)
+
+bench-filters: install  ## each FineWeb filter against datatrove's, on the real pages
+	$(PY) -m bench.bench_filters
+
+bench-dedup: install  ## MinHash dedup against datatrove's; signatures against datasketch; scaling
+	$(PY) -m bench.bench_dedup --quick
+
+bench-tokenize: install  ## tokenize stage against datatrove's DocumentTokenizer; shard read speed
+	$(PY) -m bench.bench_tokenize
 
 clean:  ## remove outputs (keeps .venv)
 	rm -rf output sample_data bench_output test-artifacts

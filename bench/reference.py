@@ -252,7 +252,7 @@ def _child_main(argv: list[str]) -> int:
 # --------------------------------------------------------------------------------------------
 
 def _proc_table() -> dict[int, tuple[int, int]]:
-    """{pid: (ppid, session id)} of every process."""
+    """{pid: (ppid, session id)} of every live process."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -262,7 +262,9 @@ def _proc_table() -> dict[int, tuple[int, int]]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) "
+        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp session ...
+        if fields[0] in (b"Z", b"X"):  # exited, waiting to be reaped: nothing to kill or measure
+            continue
         table[int(entry)] = (int(fields[1]), int(fields[3]))
     return table
 
@@ -377,14 +379,17 @@ def run_tree(cmd: list[str], log_path: str | os.PathLike, timeout: float, env: d
         proc = subprocess.Popen(cmd, cwd=str(cwd), env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         monitor = TreeMonitor(proc.pid)
-        with monitor:
-            try:
-                rc = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                rc = None
-            wall = time.perf_counter() - started
-        leftovers = kill_tree(proc.pid)
-        if rc is None:
+        try:
+            with monitor:
+                try:
+                    rc = proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    rc = None
+                wall = time.perf_counter() - started
+        finally:  # also on Ctrl-C: the child's session does not get the terminal's SIGINT
+            leftovers = kill_tree(proc.pid)
+            if proc.poll() is None:
+                proc.kill()
             proc.wait()
     return {"rc": rc, "timed_out": rc is None, "wall_s": wall, "peak_mib": monitor.peak_mib,
             "max_processes": monitor.max_processes, "leftover_pids": leftovers}

@@ -83,6 +83,23 @@ HIST_NOTES = {
     ("dedup", "cluster_size"): "one bin per size; larger clusters in the last bin",
 }
 
+# The scores that explain a drop reason, shown beside each sampled document (a reason that is
+# itself a metric name, like ``dup_line_frac`` or ``top_2_gram``, explains itself).
+REASON_SCORES = {
+    "language": ("language", "language_score"),
+    "gopher_short_doc": ("n_words",),
+    "gopher_long_doc": ("n_words",),
+    "gopher_below_avg_threshold": ("mean_word_length",),
+    "gopher_above_avg_threshold": ("mean_word_length",),
+    "gopher_too_many_hashes": ("hash_word_ratio",),
+    "gopher_too_many_ellipsis": ("ellipsis_word_ratio",),
+    "gopher_too_many_bullets": ("bullet_lines_ratio",),
+    "gopher_too_many_end_ellipsis": ("end_ellipsis_lines_ratio",),
+    "gopher_below_alpha_threshold": ("alpha_words_ratio",),
+    "gopher_enough_stop_words": ("stop_words",),
+    "too_few_sentences": ("c4_sentences",),
+}
+
 METRIC_COUNTS = {"cluster_size": "clusters"}  # what a histogram counts, when not documents
 
 METRIC_UNITS = {
@@ -437,6 +454,16 @@ def step_params(run: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[st
     return out
 
 
+def default_params(step: str) -> dict[str, Any]:
+    """A step's default settings (for a run without ``run.json``)."""
+    try:
+        from curation.step import load_all_steps
+
+        return load_all_steps()[step].Params().model_dump(mode="json")
+    except Exception:  # an unknown step, or settings without defaults
+        return {}
+
+
 def thresholds_for(step: str, metric: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The thresholds of ``step`` that apply to histogram ``metric``: [{param, value, side}]."""
     found: list[tuple[str, float, str]] = []
@@ -634,7 +661,7 @@ def collect(output: str) -> dict[str, Any]:
     for stage, ss in stats.items():
         for st in ss.steps:
             base = st.name.split("#")[0]
-            name, p = params.get((stage, st.name), (base, {}))
+            name, p = params.get((stage, st.name)) or (base, default_params(base))
             for metric, h in sorted(st.histograms.items()):
                 histograms.append({"stage": stage, "step": st.name, "metric": metric, **h.to_dict(), "documents": sum(h.counts),
                                    "thresholds": thresholds_for(name, metric, p)})
@@ -932,18 +959,15 @@ def render_lengths(d: dict[str, Any]) -> str:
     return _chart("lengths", svg, _legend([(s["name"], s["color"]) for s in series])) + table
 
 
-def _size_buckets(sizes: dict[int, int]) -> list[tuple[str, int]]:
+def _size_buckets(sizes: dict[int, int]) -> list[tuple[str, int, int]]:
+    """(label, low, high) buckets of cluster sizes: one per size when few, else widening ranges."""
     if not sizes:
         return []
-    if len(sizes) <= 24 and max(sizes) <= 40:
-        return [(str(k), sizes.get(k, 0)) for k in range(min(sizes), max(sizes) + 1)]
+    if max(sizes) <= 40:
+        return [(str(k), k, k + 1) for k in range(min(sizes), max(sizes) + 1)]
     edges = [2, 3, 4, 5, 6, 11, 21, 51, 101, 201, 501, 1001, 10**12]
-    out = []
-    for a, b in zip(edges, edges[1:]):
-        n = sum(v for k, v in sizes.items() if a <= k < b)
-        lab = str(a) if b == a + 1 else (f"{a}–{b - 1}" if b < 10**12 else f"≥{a}")
-        out.append((lab, n))
-    while out and out[-1][1] == 0:
+    out = [(str(a) if b == a + 1 else (f"{a}–{b - 1}" if b < 10**12 else f"≥{a}"), a, b) for a, b in zip(edges, edges[1:])]
+    while out and not any(out[-1][1] <= k < out[-1][2] for k in sizes):
         out.pop()
     return out
 
@@ -972,12 +996,13 @@ def render_clusters(d: dict[str, Any]) -> str:
         chart = _empty("no duplicate clusters found")
     else:
         buckets = _size_buckets(dict(union))
-        labels = [b for b, _ in buckets]
+        labels = [b[0] for b in buckets]
         series = []
         for i, (name, m) in enumerate(merged.items()):
             if not m:
                 continue
-            series.append({"name": name, "color": ["#b07aa1", "#f28e2b", "#4e79a7", "#76b7b2"][i % 4], "values": [dict(_size_buckets_fixed(m, labels)).get(lab, 0) for lab in labels]})
+            values = [sum(v for k, v in m.items() if lo <= k < hi) for _, lo, hi in buckets]
+            series.append({"name": name, "color": ["#b07aa1", "#f28e2b", "#4e79a7", "#76b7b2"][i % 4], "values": values})
         svg = vbar_chart(labels, series, label="cluster sizes", xlabel="documents in the cluster (the kept copy included)", ylabel="clusters", height=240)
         empties = [name for name, m in merged.items() if not m]
         extra = _legend([(s["name"], s["color"]) for s in series])
@@ -986,21 +1011,6 @@ def render_clusters(d: dict[str, Any]) -> str:
         chart = _chart("clusters", svg, extra)
     samples = _render_cluster_samples(c.get("samples") or [])
     return chart + "".join(table) + pair_note + samples
-
-
-def _size_buckets_fixed(sizes: dict[int, int], labels: list[str]) -> list[tuple[str, int]]:
-    out = []
-    for lab in labels:
-        if lab.startswith("≥"):
-            a, b = int(lab[1:]), 10**12
-        elif "–" in lab:
-            a, b = (int(x) for x in lab.split("–"))
-            b += 1
-        else:
-            a = int(lab)
-            b = a + 1
-        out.append((lab, sum(v for k, v in sizes.items() if a <= k < b)))
-    return out
 
 
 def _render_cluster_samples(samples: list[dict[str, Any]]) -> str:
@@ -1104,11 +1114,17 @@ def render_compute(d: dict[str, Any]) -> str:
             f'<h3>time per step</h3>{_chart("step-time", steps_svg)}')
 
 
+def _score(k: str, v: Any) -> str:
+    return f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+
+
 def _score_line(meta: dict[str, Any]) -> str:
-    items = []
-    for k, v in sorted(meta.items()):
-        items.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
-    return " · ".join(items)
+    return " · ".join(_score(k, v) for k, v in sorted(meta.items()))
+
+
+def _reason_scores(reason: str, meta: dict[str, Any]) -> str:
+    keys = REASON_SCORES.get(reason, (reason,))
+    return " ".join(_score(k, meta[k]) for k in keys if k in meta)
 
 
 def render_samples(d: dict[str, Any]) -> str:
@@ -1130,7 +1146,9 @@ def render_samples(d: dict[str, Any]) -> str:
                 for s in docs:
                     scores = _score_line(s.get("metadata") or {})
                     text = s.get("text") or ""
-                    out.append(f'<details class="doc"><summary><span class="url">{esc(s.get("url") or s.get("id") or "")}</span></summary><div class="body">'
+                    key = _reason_scores(reason, s.get("metadata") or {})
+                    key = f'<span class="pill red">{esc(key)}</span>' if key else ""
+                    out.append(f'<details class="doc"><summary><span class="url">{esc(s.get("url") or s.get("id") or "")}</span>{key}</summary><div class="body">'
                                f'<div class="note">id {esc(s.get("id", ""))} · {fmt_int(len(text))} characters shown</div>'
                                + (f'<div class="scores">{esc(scores)}</div>' if scores else "")
                                + f"<pre>{esc(text) if text else '(no text)'}</pre></div></details>")

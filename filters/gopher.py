@@ -10,12 +10,16 @@ datatrove's ``GopherRepetitionFilter`` and ``GopherQualityFilter`` with the same
   every later one is;
 - the top n-gram is counted on word tuples (words never contain spaces, so a tuple and its
   ``" ".join`` identify each other) and the first most common one is taken, as
-  ``Counter.most_common(1)`` does;
+  ``Counter.most_common(1)`` does; long documents (``NGrams``) count n-grams of word numbers
+  with numpy instead;
 - the duplicated n-gram characters keep datatrove's exact greedy scan (an n-gram seen before
   counts its characters and the scan jumps n words; the jumped-over n-grams are not recorded),
   on datatrove's ``"".join`` keys (which, unlike tuples, can make two different n-grams equal),
-  but the keys are slices of one joined string, the scan is skipped when no key repeats, and
-  it visits only the positions of repeated keys.
+  but the scan is skipped when no key repeats and visits only the positions of keys that may
+  repeat (found by sorting the keys, or for long documents their hashes).
+- the paragraph/line/n-gram quantities are stored in ``doc.metadata`` under the reason names
+  (``dup_line_frac``, ``top_2_gram``, ``duplicated_5_n_grams``, ...), as far as they were computed
+  (the filter stops at the first rule a document fails, as datatrove's does).
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ from itertools import accumulate, compress, islice
 from operator import itemgetter
 from typing import ClassVar
 
+from datatrove.utils.text import PUNCTUATION_SET
+
 from curation.document import Document
 from curation.step import StepParams, register
 from filters import words as _words
 from filters.base import BaseFilter
-
-from datatrove.utils.text import PUNCTUATION_SET
 
 # "w has a character outside PUNCTUATION_SET" is "w.strip(PUNCTUATION_CHARS) is not empty"
 assert all(len(c) == 1 for c in PUNCTUATION_SET)

@@ -108,6 +108,44 @@ def _outcomes_key(samples) -> str:
     return h.hexdigest()[:20]
 
 
+def _outcomes_of(samples) -> dict[str, dict[str, Any]]:
+    from datatrove.utils.text import split_into_words
+
+    refs = {name: reference_filter(name) for name in STAGE}
+    out: dict[str, dict[str, Any]] = {}
+    for sample in samples:
+        row: dict[str, Any] = {"words": split_into_words(sample.text, "eng")}
+        for name in ("gopher_repetition", "gopher_quality", "fineweb_quality", "language", "c4_quality"):
+            row[name] = run_reference(refs[name], sample.text, sample.url)
+        (c4_keep, _), c4_text, _ = row["c4_quality"]
+        if c4_keep:  # in the pipeline, fineweb_quality sees the text that c4_quality left
+            row["fineweb_quality_after_c4"] = run_reference(refs["fineweb_quality"], c4_text, sample.url)
+        out[sample.id] = row
+    return out
+
+
+def _in_parallel(function, items: list, workers: int | None = None) -> dict:
+    """``function(items)`` (a dict) computed on parts of ``items`` in fresh processes (one per CPU,
+    at most 4), merged; serially when processes cannot be started."""
+    import concurrent.futures
+    import multiprocessing
+    import os
+
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers <= 1 or len(items) < 2 * workers:
+        return function(items)
+    parts = [items[i::workers] for i in range(workers)]
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(function, parts))
+    except (OSError, concurrent.futures.process.BrokenProcessPool):
+        return function(items)
+    merged: dict = {}
+    for result in results:
+        merged.update(result)
+    return merged
+
+
 @functools.cache
 def corpus_outcomes() -> dict[str, dict[str, Any]]:
     """datatrove's answers on every corpus text (``filters.corpus.all_texts()``), computed once.
@@ -125,8 +163,6 @@ def corpus_outcomes() -> dict[str, dict[str, Any]]:
     import tempfile
     from pathlib import Path
 
-    from datatrove.utils.text import split_into_words
-
     from filters.corpus import all_texts
 
     samples = all_texts()
@@ -138,16 +174,7 @@ def corpus_outcomes() -> dict[str, dict[str, Any]]:
             return pickle.load(f)
     except (OSError, EOFError, pickle.UnpicklingError):
         pass
-    refs = {name: reference_filter(name) for name in STAGE}
-    out: dict[str, dict[str, Any]] = {}
-    for sample in samples:
-        row: dict[str, Any] = {"words": split_into_words(sample.text, "eng")}
-        for name in ("gopher_repetition", "gopher_quality", "fineweb_quality", "language", "c4_quality"):
-            row[name] = run_reference(refs[name], sample.text, sample.url)
-        (c4_keep, _), c4_text, _ = row["c4_quality"]
-        if c4_keep:  # in the pipeline, fineweb_quality sees the text that c4_quality left
-            row["fineweb_quality_after_c4"] = run_reference(refs["fineweb_quality"], c4_text, sample.url)
-        out[sample.id] = row
+    out = _in_parallel(_outcomes_of, samples)
     tmp = cache.with_suffix(f".{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:

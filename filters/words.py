@@ -41,8 +41,9 @@ import re
 import threading
 from itertools import chain, compress, islice
 
-MAX_CACHED_CHUNKS = 400_000  # the chunk cache is cleared when it grows past this
-MAX_CACHED_CHARS = 8_000_000
+# The chunk cache is cleared when it grows past either bound (~300 bytes a chunk: ~75 MB).
+MAX_CACHED_CHUNKS = 250_000
+MAX_CACHED_CHARS = 5_000_000
 
 _lock = threading.Lock()
 _TOK: dict[str, tuple[str, ...]] = {}  # chunk -> its words
@@ -291,7 +292,8 @@ def _fill(sp: _Spacy, missing: list[str]) -> None:
             for i, toks in zip(sub, _group(sp.pre_tokenizer(sub_joined), sub_joined, _starts(sub_chunks))):
                 pre[i] = toks
     for i, chunk in enumerate(missing):
-        toks = tuple(final[i])
+        toks = final[i]
+        toks = (chunk,) if len(toks) == 1 and toks[0] == chunk else tuple(toks)  # share the string
         _TOK[chunk] = toks
         _cached_chars += len(chunk)
         edges = pre.get(i, toks)

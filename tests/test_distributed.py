@@ -95,7 +95,7 @@ def ray_cluster(tmp_path_factory):
     }
     subprocess.run(
         [ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-         f"--temp-dir={temp_dir}", "--dashboard-agent-listen-port=0", f"--ray-client-server-port={free_port()}",
+         f"--temp-dir={temp_dir}", "--dashboard-agent-listen-port=0",
          "--object-store-memory=200000000"],
         check=True, env=env, capture_output=True, timeout=120,
     )

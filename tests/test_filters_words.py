@@ -151,3 +151,15 @@ def test_count_sentences_real_lines(real_texts):
     lines = [line.strip() for text in real_texts[::3] for line in text.splitlines() if line.strip()]
     for line in lines[:4000]:
         assert W.count_sentences(line) == ref_sentences(line), line
+
+
+def test_cache_bounds_keep_answers(monkeypatch):
+    monkeypatch.setattr(W, "MAX_CACHED_CHUNKS", 40)
+    texts = [f"Sentence number {i} is here, with :) and U.S. words {i * 7}. " * 3 for i in range(30)]
+    before = W.counters["cache_clears"]
+    for text in texts:
+        assert W.words(text) == ref_words(text)
+        assert W.count_words(text + " extra") == len(ref_words(text + " extra"))
+        assert W.count_sentences(text) == ref_sentences(text)
+    assert W.counters["cache_clears"] > before
+    assert len(W._TOK) < 200

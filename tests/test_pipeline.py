@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,7 +104,8 @@ def test_killed_driver_resumes_to_the_uninterrupted_output(sample_run, sample, t
     assert 1 <= done_before < 6, "the kill should land in the middle of the extract stage"
     second = run_cli("run", str(FINEWEB), "--input", str(folder), "--output", str(out), "--no-progress")
     assert second.returncode == 0, second.stderr
-    assert f"({done_before} already done)" in second.stdout
+    resumed = int(re.search(r"extract: 6 shards \((\d+) already done\)", second.stdout).group(1))
+    assert done_before <= resumed < 6, second.stdout  # finished shards were kept, the rest redone
     for stage in ("extract", "filter"):
         assert shard_bytes(out / stage) == shard_bytes(reference / stage), stage
     assert not list((out / "extract" / "shards").glob(".tmp-*"))
@@ -135,3 +137,16 @@ def test_tokens_cover_every_deduplicated_document(sample_run):
     assert manifest["vocab_size"] == 50257 and manifest["eos_id"] == 50256
     stats = load_run_stats(str(out))
     assert stats["tokenize"].step("tokenize").docs_in == len(ids_in(out / "dedup"))
+
+
+@pytest.mark.ray
+def test_dedup_removes_near_duplicates_and_keeps_merely_similar_pages(sample_run):
+    out, manifest = sample_run
+    deduped = ids_in(out / "dedup")
+    near = [(r["near_duplicate_of"], r["id"]) for r in manifest["records"] if r["case"] == "near_duplicate"]
+    similar = [(r["similar_to"], r["id"]) for r in manifest["records"] if r["case"] == "similar_article"]
+    assert near and similar
+    for original, copy in near:  # true Jaccard >= 0.85
+        assert (original in deduped) != (copy in deduped), (original, copy)
+    for original, other in similar:  # true Jaccard <= 0.6
+        assert original in deduped and other in deduped, (original, other)

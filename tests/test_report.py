@@ -357,3 +357,11 @@ def test_nice_ticks():
     assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(0, 3, integer=True) == [0, 1, 2, 3]
     assert nice_ticks(0, 12, 5, integer=True)[-1] >= 12
+
+
+def test_cluster_sizes_are_bucketed_when_they_spread():
+    from curation.report import _size_buckets
+
+    assert _size_buckets({2: 12, 4: 1}) == [("2", 2, 3), ("3", 3, 4), ("4", 4, 5)]
+    wide = _size_buckets({2: 100, 7: 3, 300: 1})
+    assert [b[0] for b in wide][-2:] == ["101–200", "201–500"] and ("6–10", 6, 11) in wide

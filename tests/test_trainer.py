@@ -78,11 +78,11 @@ def test_resume_repeats_the_uninterrupted_run(uninterrupted, tokens, tmp_path):
     summary_b = train(run_args(tokens, tmp_path, "--resume"))
     a, b = losses(summary_a), losses(summary_b)
     assert sorted(b) == list(range(CKPT + 1, STEPS + 1))
-    assert [b[s] for s in sorted(b)] == pytest.approx([a[s] for s in sorted(b)], rel=1e-6, abs=0)
+    assert [b[s] for s in sorted(b)] == [a[s] for s in sorted(b)]  # bitwise: same weights, moments, lr and batches
     final_a, final_b = load_checkpoint(str(out_a)), load_checkpoint(str(tmp_path))
     assert final_a["ranks"][0]["loader"] == final_b["ranks"][0]["loader"]
     for name, w in final_a["model"].items():
-        torch.testing.assert_close(final_b["model"][name], w, rtol=1e-5, atol=1e-6)
+        assert torch.equal(final_b["model"][name], w), name
 
 
 def test_sample_text_from_checkpoint(uninterrupted):
@@ -171,7 +171,7 @@ def test_loader_order_is_seeded_and_ranks_partition_an_epoch(tokens):
 
 def test_presets_and_flops():
     with torch.device("meta"):  # no memory, no init time
-        for name, millions in (("gpt2-small", 124), ("gpt2-medium", 355)):
+        for name, millions in (("gpt2-small", 124), ("gpt2-medium", 354)):
             config = GPTConfig.preset(name, vocab_size=50257, seq_len=1024)
             model = GPT(config)
             assert model.num_params() == config.num_params()

@@ -176,11 +176,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_loader = TokenLoader(args.data, "train", args.batch_size, seed=args.seed, rank=rank, world_size=world, device=device,
                                prefetch=args.prefetch, manifest=manifest)
     val_loader = None
-    if manifest["splits"]["val"]["sequences"] >= world * args.batch_size:
+    if args.eval_batches > 0 and manifest["splits"]["val"]["sequences"] >= world * args.batch_size:
         with contextlib.suppress(CurationError):  # fewer val row groups than processes: no validation
             val_loader = TokenLoader(args.data, "val", args.batch_size, seed=args.seed, rank=rank, world_size=world, device=device,
                                      shuffle=False, cycle=False, prefetch=args.prefetch, manifest=manifest)
-    if val_loader is None:
+    if val_loader is None and args.eval_batches > 0:
         log("no validation: the val split is too small for this batch size and number of processes")
     step, resumed = 0, ckpt is not None
     if ckpt is not None:
@@ -269,7 +269,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             tok_s = tokens_per_step * (step - step_last) / dt  # all processes together
             mfu = flops_per_token * tok_s / (peak * world) if peak else None
             entry = {"step": step, "loss": loss_val, "lr": lr, "grad_norm": norm_val, "tokens_per_s": tok_s, "mfu": mfu,
-                     "data_wait": data_wait / dt, "seconds": dt / (step - step_last), "tokens": step * tokens_per_step}
+                     "data_wait": data_wait / dt, "seconds": dt / (step - step_last), "window": step - step_last, "tokens": step * tokens_per_step}
             log(f"step {step:>6}/{args.steps} | loss {loss_val:.4f} | lr {lr:.2e} | norm {norm_val:.2f} | "
                 f"{tok_s:>11,.0f} tok/s | mfu {f'{100 * mfu:.1f}%' if mfu is not None else '-'} | "
                 f"data wait {100 * data_wait / dt:.1f}% | {1000 * dt / (step - step_last):.0f} ms/step", flush=True)
@@ -281,7 +281,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             log(f"step {step:>6}/{args.steps} | val loss {val:.4f}", flush=True)
             record({"step": step, "val_loss": val})
             t_last = time.perf_counter()  # evaluation time is not training throughput
-        if last or step % args.ckpt_interval == 0:
+        if args.ckpt_interval > 0 and (last or step % args.ckpt_interval == 0):
             checkpoint(step)
             t_last = time.perf_counter()
 
