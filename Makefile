@@ -29,8 +29,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv with the pipeline and test tools
 
-install-trainer: install  ## add torch (CPU build) for the trainer
+$(VENV)/.trainer: $(VENV)/.installed
 	$(PY) -m pip install -q 'torch==2.13.0'
+	touch $@
+
+install-trainer: $(VENV)/.trainer  ## add torch for the trainer (2.13.0: a CPU build on this machine's disk)
 
 sample: install  ## write the bundled sample WARCs to sample_data/
 	$(CURATION) sample --output sample_data
@@ -39,7 +42,7 @@ demo: sample  ## install, then run the whole pipeline on the bundled sample
 	$(RUN)
 	$(CURATION) stats $(OUTPUT)
 
-test: install  ## install, then run the test suite
+test: install-trainer  ## install, then run the test suite
 	$(PY) -m pytest -q $(ARGS)
 
 extract: install  ## WARC -> extracted documents (OUTPUT/extract)
@@ -59,6 +62,9 @@ train: install-trainer  ## train a GPT on OUTPUT/tokens (issue 6)
 
 stats: install  ## print the funnel of a run (OUTPUT)
 	$(CURATION) stats $(OUTPUT) $(ARGS)
+
+report: install  ## one self-contained HTML report of OUTPUT (OUTPUT/report.html)
+	$(CURATION) report $(OUTPUT) -o $(OUTPUT)/report.html
 
 bench: bench-pipeline bench-filters bench-dedup bench-tokenize  ## every benchmark against its reference, one run each, with ratios
 

@@ -467,21 +467,30 @@ def print_agreement(cmp: dict[str, Any], label: str, note: str = "") -> None:
           f" identical text in {cmp['same_text']}/{cmp['both']} kept by both, e-mails/IPs masked)" + (f"; disagreements: {note}" if note else ""))
 
 
-def print_disagreements(cmp: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    """Each disagreement with its diagnosis (``rows``), else just the ids."""
+def print_disagreements(cmp: dict[str, Any], rows: list[dict[str, Any]], show: int = 12, per_cause: int = 4) -> None:
+    """Each disagreement with its diagnosis (``rows``; grouped by cause when there are many), else just the ids."""
     if not rows:
         for i in cmp["only_ours"][:20]:
             print(f"    only ours: {i}")
         for i in cmp["only_theirs"][:20]:
             print(f"    only datatrove: {i}")
         return
+    groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        print(f"    kept by {r['kept_by']} only: {r['id']} {r['url']}")
-        print(f"        HTTP {r['status']} {r['mime']}; cause: {r.get('cause')}")
-    shown = len(rows)
+        groups.setdefault(f"kept by {r['kept_by']} only; cause: {r.get('cause')}", []).append(r)
+    many = len(rows) > show
+    for head, members in groups.items():
+        if many:
+            print(f"    {len(members)} x {head}")
+        for r in members[: per_cause if many else len(members)]:
+            if many:
+                print(f"        e.g. {r['id']} {r['url']} (HTTP {r['status']} {r['mime']})")
+            else:
+                print(f"    kept by {r['kept_by']} only: {r['id']} {r['url']}")
+                print(f"        HTTP {r['status']} {r['mime']}; cause: {r.get('cause')}")
     total = len(cmp["only_ours"]) + len(cmp["only_theirs"])
-    if total > shown:
-        print(f"    ... {total - shown} more (see --json)")
+    if total > len(rows):
+        print(f"    ... {total - len(rows)} more not diagnosed (see --json)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,12 +71,37 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from curation.report import write_report
+
+    print(write_report(args.output, args.out))
+    return 0
+
+
 def _export_bin(args: argparse.Namespace) -> int:
     from curation.tokenization import export_bin
 
     for url in export_bin(args.tokenize_dir, args.out, prefix=args.prefix):
         print(url)
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from curation.trainer import require_torch
+
+    require_torch()
+    from curation.trainer.train import run
+
+    return run(args)
+
+
+def _sample_text(args: argparse.Namespace) -> int:
+    from curation.trainer import require_torch
+
+    require_torch()
+    from curation.trainer.sample import run
+
+    return run(args)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -123,11 +148,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("output_b")
     c.set_defaults(func=_compare)
 
+    rp = sub.add_parser("report", help="write the HTML report of a run (one self-contained file)")
+    rp.add_argument("output")
+    rp.add_argument("-o", "--out", default="report.html", help="HTML file to write (default: report.html)")
+    rp.set_defaults(func=_report)
+
     e = sub.add_parser("export-bin", help="token shards -> llm.c / modded-nanogpt .bin files")
     e.add_argument("tokenize_dir", help="OUTPUT/tokenize")
     e.add_argument("--out", required=True)
     e.add_argument("--prefix", default="", help="file name prefix, e.g. fineweb")
     e.set_defaults(func=_export_bin)
+
+    from curation.trainer import add_sample_arguments, add_train_arguments  # argparse only, no torch
+
+    t = sub.add_parser("train", help="train a GPT on token shards (OUTPUT/tokenize); under torchrun for several GPUs or nodes")
+    add_train_arguments(t)
+    t.set_defaults(func=_train)
+
+    st = sub.add_parser("sample-text", help="generate text from a trained checkpoint")
+    add_sample_arguments(st)
+    st.set_defaults(func=_sample_text)
 
     g = sub.add_parser("sample", help="write the bundled sample WARC set")
     g.add_argument("--output", default="sample_data")

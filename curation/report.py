@@ -38,7 +38,7 @@ import numpy as np
 from curation.config import STAGE_KINDS
 from curation.errors import CurationError
 from curation.io.fs import atomic_write_bytes, exists, filesystem, join, list_files, read_bytes
-from curation.stats import StageStats, StepStats
+from curation.stats import StageStats
 from curation.summary import has_output, language_mix, load_run_stats, to_json
 
 LENGTH_SAMPLE_DOCS = 100_000  # documents whose text length is read, per stage

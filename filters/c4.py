@@ -8,8 +8,10 @@ The filter edits the text: it keeps only the lines that pass (stripped, with Wik
 citations removed) joined by newlines. The costly part of datatrove's version is splitting every
 kept line into sentences with spaCy; the decision only needs to know whether there are at least
 ``min_num_sentences`` of them, so lines are split only until that many are counted (each kept
-line holds at least one). ``c4_sentences`` in the metadata is therefore capped at
-``min_num_sentences`` (when counting is on).
+line holds at least one), and the count replays spaCy's sentencizer on cached words
+(``filters.words.count_sentences``). ``c4_sentences`` in the metadata is therefore capped at
+``min_num_sentences`` (when counting is on). Line removals are counted in the step's counters
+(``line-filter-<why>``, as datatrove's stats).
 """
 
 from __future__ import annotations

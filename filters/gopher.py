@@ -197,11 +197,15 @@ class NGrams:
         starts, ends = offsets[:m], offsets[n : n + m]
         with np.errstate(over="ignore"):
             hashes = (prefix[ends] - prefix[starts]) * pows[starts]  # sum of code * P**-(i - start)
-        ordered = np.sort(hashes)
+        order = np.argsort(hashes)
+        ordered = hashes[order]
         same = ordered[1:] == ordered[:-1]
         if not same.any():
             return 0
-        repeated = np.flatnonzero(np.isin(hashes, np.unique(ordered[1:][same])))
+        in_group = np.zeros(m, dtype=bool)  # in sorted order: next to an equal hash
+        in_group[1:] = same
+        in_group[:-1] |= same
+        repeated = np.sort(order[in_group])
         # datatrove's scan over the positions whose key may repeat (see all_duplicate_chars)
         starts_l, ends_l = starts.tolist(), ends.tolist()
         seen = set()

@@ -111,4 +111,5 @@ class LanguageFilter(BaseFilter):
         stats = getattr(self, "stats", None)
         if stats is not None:
             stats.observe("language_score", score)
+            stats.count(f"language:{best}")  # the language mix of `curation stats`, dropped or kept
         return keep

@@ -315,14 +315,8 @@ def _clear() -> None:
     _cached_chars = 0
 
 
-def _chunk_tokens(text: str, whole_runs: bool = True) -> list[tuple[str, ...]] | None:
-    """The words of each chunk of ``text`` (None: use the whole-text path).
-
-    Where a matcher pattern may cross a chunk boundary and shadow a token-changing match (see
-    the module docstring), the run of chunks joined by such boundaries is tokenized by spaCy as
-    one piece, and its words are given to the run's first chunk (``whole_runs``; otherwise
-    None is returned).
-    """
+def _chunks(text: str) -> list[str] | None:
+    """The chunks of ``text``, all in the cache; None: the text needs the whole-text path."""
     sp = spacy_objects()
     if not sp.safe or "IS_ALPHA" in text:
         return None
@@ -331,25 +325,50 @@ def _chunk_tokens(text: str, whole_runs: bool = True) -> list[tuple[str, ...]] |
         if len(_TOK) > MAX_CACHED_CHUNKS or _cached_chars > MAX_CACHED_CHARS:
             _clear()
             counters["cache_clears"] += 1
-        try:
-            seqs = list(map(_TOK.__getitem__, chunks))
-        except KeyError:
-            _fill(sp, [c for c in dict.fromkeys(chunks) if c not in _TOK])
-            seqs = list(map(_TOK.__getitem__, chunks))
-        if (
-            len(chunks) > 1
-            and _ACTIVE
-            and not _ACTIVE.isdisjoint(chunks)
-            and not sp.pairs.isdisjoint(zip(map(_LAST.get, chunks), map(_FIRST.get, islice(chunks, 1, None))))
-        ):
-            # A matcher pattern may cross a boundary; that matters only when one of the two
-            # chunks holds a token-changing match of its own, which the crossing one could shadow.
-            runs = _risky_runs(sp, chunks)
-            if runs:
-                if not whole_runs:
-                    return None
-                counters["runs_retokenized"] += len(runs)
-                seqs = _retokenize_runs(text, seqs, runs)
+    return chunks
+
+
+def _over_chunks(chunks: list[str], build):
+    """``build(words of each chunk, in order)``, tokenizing the chunks the cache misses first."""
+    try:
+        return build(map(_TOK.__getitem__, chunks))
+    except KeyError:
+        with _lock:
+            _fill(spacy_objects(), [c for c in dict.fromkeys(chunks) if c not in _TOK])
+        return build(map(_TOK.__getitem__, chunks))
+
+
+def _runs(chunks: list[str]) -> list[tuple[int, int]]:
+    """The runs of chunks that must be tokenized as one piece (usually none)."""
+    if len(chunks) < 2 or not _ACTIVE or _ACTIVE.isdisjoint(chunks):
+        return []
+    sp = spacy_objects()
+    if sp.pairs.isdisjoint(zip(map(_LAST.get, chunks), map(_FIRST.get, islice(chunks, 1, None)))):
+        return []
+    # A matcher pattern may cross a boundary; that matters only when one of the two chunks
+    # holds a token-changing match of its own, which the crossing one could shadow.
+    runs = _risky_runs(sp, chunks)
+    counters["runs_retokenized"] += len(runs)
+    return runs
+
+
+def _chunk_tokens(text: str, whole_runs: bool = True) -> list[tuple[str, ...]] | None:
+    """The words of each chunk of ``text`` (None: use the whole-text path).
+
+    Where a matcher pattern may cross a chunk boundary and shadow a token-changing match (see
+    the module docstring), the run of chunks joined by such boundaries is tokenized by spaCy as
+    one piece, and its words are given to the run's first chunk (``whole_runs``; otherwise
+    None is returned).
+    """
+    chunks = _chunks(text)
+    if chunks is None:
+        return None
+    seqs = _over_chunks(chunks, list)
+    runs = _runs(chunks)
+    if runs:
+        if not whole_runs:
+            return None
+        seqs = _retokenize_runs(text, seqs, runs)
     return seqs
 
 
@@ -393,6 +412,14 @@ def _retokenize_runs(text: str, seqs: list, runs: list[tuple[int, int]]) -> list
     return seqs
 
 
+def _flatten(seqs) -> list[str]:
+    return list(chain.from_iterable(seqs))
+
+
+def _count(seqs) -> int:
+    return sum(map(len, seqs))
+
+
 _CHUNK = re.compile(r"\S+")  # str.split()'s pieces, with their positions
 _RECENT: dict[str, list[str]] = {}  # the last few texts' words (the filters of a stage share them)
 RECENT_TEXTS = 4
@@ -407,14 +434,17 @@ def words(text: str) -> list[str]:
     if found is not None:
         return found
     counters["texts"] += 1
-    seqs = _chunk_tokens(text)
-    if seqs is None:
+    chunks = _chunks(text)
+    if chunks is None:
         counters["fallbacks"] += 1
         result = reference_words(text)
         if "IS_ALPHA" in text:
             return result  # datatrove's own cache decides whether it is split again
     else:
-        result = list(chain.from_iterable(seqs))
+        result = _over_chunks(chunks, _flatten)
+        runs = _runs(chunks)
+        if runs:
+            result = _flatten(_retokenize_runs(text, list(map(_TOK.__getitem__, chunks)), runs))
     if len(_RECENT) >= RECENT_TEXTS:
         del _RECENT[next(iter(_RECENT))]
     _RECENT[text] = result
@@ -427,11 +457,15 @@ def count_words(text: str) -> int:
     if found is not None:
         return len(found)
     counters["texts"] += 1
-    seqs = _chunk_tokens(text)
-    if seqs is None:
+    chunks = _chunks(text)
+    if chunks is None:
         counters["fallbacks"] += 1
         return len(reference_words(text))
-    return sum(map(len, seqs))
+    n = _over_chunks(chunks, _count)
+    runs = _runs(chunks)
+    if runs:
+        return _count(_retokenize_runs(text, list(map(_TOK.__getitem__, chunks)), runs))
+    return n
 
 
 _WS_RUNS = re.compile(r"(\s+)")  # \s of a str pattern is str.isspace(), as in spaCy and str.split()

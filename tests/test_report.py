@@ -36,19 +36,9 @@ CHART_KINDS = {"funnel", "drops", "histogram", "languages", "lengths", "clusters
 
 
 @pytest.fixture(scope="session")
-def full_run(sample, ray_session, tmp_path_factory) -> tuple[Path, dict]:
-    """The FineWeb pipeline on the bundled sample: (output, manifest).
-
-    Written to one fixed folder of the session, so that every module defining this fixture
-    (test_inspect imports it, which makes pytest run it once more) finds the run already done.
-    """
-    folder, manifest = sample
-    out = tmp_path_factory.getbasetemp() / "report-sample-run"
-    if not (out / ".complete").exists():
-        results = run_pipeline(load_pipeline(FINEWEB), str(folder), str(out), progress=False)
-        assert all(not r.shards_failed for r in results)
-        (out / ".complete").write_text("")
-    return out, manifest
+def full_run(sample_run) -> tuple[Path, dict]:
+    """The FineWeb pipeline on the bundled sample (conftest's session run): (output, manifest)."""
+    return sample_run
 
 
 def chromium_path() -> str | None:

@@ -4,6 +4,7 @@ the exact next sequence."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ STEPS, CKPT = 30, 15
 
 
 @pytest.fixture(scope="session")
-def tokens(sample, ray_session, tmp_path_factory) -> Path:
+def trainer_tokens(sample, ray_session, tmp_path_factory) -> Path:
     """The FineWeb pipeline on the bundled sample, tokenized into 33-token rows: OUTPUT/tokenize."""
     folder, _ = sample
     out = tmp_path_factory.mktemp("trainer_data")
@@ -40,6 +41,18 @@ def tokens(sample, ray_session, tmp_path_factory) -> Path:
     return out / "run" / "tokenize"
 
 
+@pytest.fixture(scope="module")
+def padded_tokens(trainer_tokens, tmp_path_factory) -> Path:
+    """The same documents tokenized with ``last_sequence: pad``: every shard ends with a padded row."""
+    out = tmp_path_factory.mktemp("trainer_pad")
+    shutil.copytree(trainer_tokens.parent / "dedup", out / "dedup")
+    text = (trainer_tokens.parent.parent / "pipeline.yaml").read_text().replace("row_group_sequences: 16", "row_group_sequences: 16, last_sequence: pad")
+    (out / "pipeline.yaml").write_text(text)
+    (result,) = run_pipeline(load_pipeline(out / "pipeline.yaml"), None, str(out), stages=["tokenize"], progress=False)
+    assert not result.shards_failed
+    return out / "tokenize"
+
+
 def run_args(data: Path, out: Path, *extra: str):
     return parse_args(["--data", str(data), "--out", str(out), "--model", "tiny", "--steps", str(STEPS), "--batch-size", "8",
                        "--lr", "3e-3", "--warmup-steps", "3", "--log-interval", "1", "--eval-interval", "0", "--eval-batches", "4",
@@ -47,9 +60,9 @@ def run_args(data: Path, out: Path, *extra: str):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tokens, tmp_path_factory) -> tuple[Path, dict]:
+def uninterrupted(trainer_tokens, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("run_a")
-    return out, train(run_args(tokens, out))
+    return out, train(run_args(trainer_tokens, out))
 
 
 def losses(summary: dict) -> dict[int, float]:
@@ -60,6 +73,7 @@ def losses(summary: dict) -> dict[int, float]:
 # Training
 
 
+@pytest.mark.ray
 def test_loss_falls(uninterrupted):
     out, summary = uninterrupted
     curve = losses(summary)
@@ -72,10 +86,11 @@ def test_loss_falls(uninterrupted):
     assert (out / "metrics.jsonl").read_text().count("\n") == STEPS + 1  # every step and the final validation
 
 
-def test_resume_repeats_the_uninterrupted_run(uninterrupted, tokens, tmp_path):
+@pytest.mark.ray
+def test_resume_repeats_the_uninterrupted_run(uninterrupted, trainer_tokens, tmp_path):
     out_a, summary_a = uninterrupted
     shutil.copy(out_a / f"ckpt-{CKPT:08d}.pt", tmp_path / f"ckpt-{CKPT:08d}.pt")  # as if stopped after step 15
-    summary_b = train(run_args(tokens, tmp_path, "--resume"))
+    summary_b = train(run_args(trainer_tokens, tmp_path, "--resume"))
     a, b = losses(summary_a), losses(summary_b)
     assert sorted(b) == list(range(CKPT + 1, STEPS + 1))
     assert [b[s] for s in sorted(b)] == [a[s] for s in sorted(b)]  # bitwise: same weights, moments, lr and batches
@@ -85,6 +100,7 @@ def test_resume_repeats_the_uninterrupted_run(uninterrupted, tokens, tmp_path):
         assert torch.equal(final_b["model"][name], w), name
 
 
+@pytest.mark.ray
 def test_sample_text_from_checkpoint(uninterrupted):
     out, _ = uninterrupted
     text = sample_text(str(out), "The", max_new_tokens=8, temperature=0.8, top_k=50, device="cpu")
@@ -92,11 +108,12 @@ def test_sample_text_from_checkpoint(uninterrupted):
     assert sample_text(str(out), "The", max_new_tokens=8, top_k=50, device="cpu") == text  # seeded
 
 
-def test_two_processes_under_torchrun_read_disjoint_data(tokens, tmp_path):
+@pytest.mark.ray
+def test_two_processes_under_torchrun_read_disjoint_data(trainer_tokens, tmp_path):
     steps, batch = 3, 4
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "curation.trainer.train",
-           "--data", str(tokens), "--out", str(tmp_path), "--model", "tiny", "--steps", str(steps), "--batch-size", str(batch),
+           "--data", str(trainer_tokens), "--out", str(tmp_path), "--model", "tiny", "--steps", str(steps), "--batch-size", str(batch),
            "--grad-accum", "2", "--log-interval", "1", "--eval-batches", "2", "--device", "cpu"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -106,13 +123,19 @@ def test_two_processes_under_torchrun_read_disjoint_data(tokens, tmp_path):
     # Replay each rank's loader: it ends where the run's did, and the ranks' sequences are disjoint.
     seen = []
     for rank in (0, 1):
-        loader = TokenLoader(str(tokens), "train", batch, seed=0, rank=rank, world_size=2)
+        loader = TokenLoader(str(trainer_tokens), "train", batch, seed=0, rank=rank, world_size=2)
         rows = [tuple(r) for _ in range(steps * 2) for r in loader.next_host().tolist()]
         assert loader.state_dict() == ckpt["ranks"][rank]["loader"]
         loader.close()
         seen.append(set(rows))
     assert len(seen[0]) == len(seen[1]) == steps * 2 * batch
     assert not seen[0] & seen[1]
+    # resumed by one process: the weights continue, the data order restarts at a new epoch
+    args = run_args(trainer_tokens, tmp_path, "--resume", "--batch-size", str(batch), "--seed", "0")
+    args.steps, args.eval_batches = steps + 1, 0
+    summary = train(args)
+    assert [h["step"] for h in summary["history"]] == [steps + 1]
+    assert load_checkpoint(str(tmp_path))["ranks"][0]["loader"]["epoch"] == 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,46 +146,66 @@ def stream(loader: TokenLoader, batches: int) -> list[tuple[int, ...]]:
     return [tuple(r) for _ in range(batches) for r in loader.next_host().tolist()]
 
 
-def test_loader_resumes_at_the_exact_next_sequence(tokens):
-    per_epoch = sum(g.rows for g in list_row_groups(str(tokens), "train"))
-    reference = TokenLoader(str(tokens), "train", 8, seed=3)
+@pytest.mark.ray
+def test_loader_resumes_at_the_exact_next_sequence(trainer_tokens):
+    per_epoch = sum(g.rows for g in list_row_groups(str(trainer_tokens), "train"))
+    reference = TokenLoader(str(trainer_tokens), "train", 8, seed=3)
     rows = stream(reference, per_epoch // 8 + 20)  # into the second epoch
     reference.close()
     for batches in (1, 5, per_epoch // 8 + 3):  # after 5 batches: mid-row-group (16 rows each); the last: epoch 2
-        first = TokenLoader(str(tokens), "train", 8, seed=3)
+        first = TokenLoader(str(trainer_tokens), "train", 8, seed=3)
         stream(first, batches)
         state = first.state_dict()
         first.close()
         # a new loader, even with another batch size, continues with exactly the next sequence
-        resumed = TokenLoader(str(tokens), "train", 5, seed=3)
+        resumed = TokenLoader(str(trainer_tokens), "train", 5, seed=3)
         resumed.load_state_dict(state)
         assert stream(resumed, 20) == rows[8 * batches : 8 * batches + 100]
         resumed.close()
     assert state["epoch"] == 1
-    x, y = next(TokenLoader(str(tokens), "train", 8, seed=3))
+    x, y = next(TokenLoader(str(trainer_tokens), "train", 8, seed=3))
     assert x.dtype == y.dtype == torch.int64 and x.shape == y.shape == (8, 32)
     assert torch.equal(x[:, 1:], y[:, :-1])
     assert [tuple(r) for r in torch.cat([x, y[:, -1:]], dim=1).tolist()] == rows[:8]
 
 
-def test_loader_order_is_seeded_and_ranks_partition_an_epoch(tokens):
-    groups = list_row_groups(str(tokens), "train")
+@pytest.mark.ray
+def test_loader_order_is_seeded_and_ranks_partition_an_epoch(trainer_tokens):
+    groups = list_row_groups(str(trainer_tokens), "train")
     total = sum(g.rows for g in groups)
     assert len(groups) > 100
-    a, b = (TokenLoader(str(tokens), "train", 8, seed=s) for s in (0, 1))
+    a, b = (TokenLoader(str(trainer_tokens), "train", 8, seed=s) for s in (0, 1))
     first = stream(a, 3)
-    assert first == stream(TokenLoader(str(tokens), "train", 8, seed=0), 3)
+    assert first == stream(TokenLoader(str(trainer_tokens), "train", 8, seed=0), 3)
     assert first != stream(b, 3)
     epoch = []
     for rank in range(3):
-        loader = TokenLoader(str(tokens), "train", 1, seed=0, rank=rank, world_size=3, cycle=False, prefetch=64)
+        loader = TokenLoader(str(trainer_tokens), "train", 1, seed=0, rank=rank, world_size=3, cycle=False, prefetch=64)
         epoch.append(stream(loader, sum(groups[i].rows for i in loader._rank_groups(0))))
         with pytest.raises(StopIteration):
             next(loader)
     assert sum(map(len, epoch)) == total  # every sequence once, each on one rank
-    assert sorted(r for e in epoch for r in e) == sorted(stream(TokenLoader(str(tokens), "train", 1, shuffle=False), total))
+    assert sorted(r for e in epoch for r in e) == sorted(stream(TokenLoader(str(trainer_tokens), "train", 1, shuffle=False), total))
     with pytest.raises(Exception, match="number of processes"):
-        TokenLoader(str(tokens), "train", 8, rank=0, world_size=2).load_state_dict(a.state_dict())
+        TokenLoader(str(trainer_tokens), "train", 8, rank=0, world_size=2).load_state_dict(a.state_dict())
+
+
+@pytest.mark.ray
+def test_loader_leaves_out_padded_rows(padded_tokens):
+    import pyarrow.parquet as pq
+
+    manifest = json.loads((padded_tokens / "manifest.json").read_text())
+    shards = manifest["splits"]["train"]["shards"]
+    assert all(s["padding_tokens"] > 0 for s in shards)
+    data_rows = []
+    for s in shards:
+        t = pq.read_table(padded_tokens / s["path"], columns=["tokens", "num_tokens"])
+        assert t.column("num_tokens").to_pylist()[-1] < 33
+        data_rows += [tuple(r) for r, n in zip(t.column("tokens").to_pylist(), t.column("num_tokens").to_pylist()) if n == 33]
+    loader = TokenLoader(str(padded_tokens), "train", 1, shuffle=False, cycle=False, prefetch=64)
+    assert stream(loader, len(data_rows)) == data_rows
+    with pytest.raises(StopIteration):
+        next(loader)
 
 
 # ----------------------------------------------------------------------------------------------

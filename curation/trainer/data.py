@@ -226,7 +226,10 @@ class TokenLoader:
         self.close()
         self._cursor = (int(state["epoch"]), int(state["group"]), int(state["row"]))
 
-    def reset(self) -> None:
-        """Back to the start of epoch 0 (the validation loader, before each evaluation)."""
+    def seek_epoch(self, epoch: int) -> None:
+        """Continue from the start of ``epoch`` (``reset()``: epoch 0, as the validation loader does)."""
         self.close()
-        self._cursor = (0, 0, 0)
+        self._cursor = (epoch, 0, 0)
+
+    def reset(self) -> None:
+        self.seek_epoch(0)

@@ -55,19 +55,24 @@ def sample_texts(checkpoint: str, prompt: str = "", max_new_tokens: int = 200, t
     return texts
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = add_sample_arguments(argparse.ArgumentParser(prog="python -m curation.trainer.sample", description=__doc__.split("\n")[0])).parse_args(argv)
-    try:
-        texts = sample_texts(args.checkpoint, args.prompt, args.max_new_tokens, args.temperature, args.top_k,
-                            num_samples=args.num_samples, seed=args.seed, device=args.device)
-    except CurationError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> int:
+    """Print the samples that ``args`` (see ``add_sample_arguments``) ask for: what ``curation sample-text`` calls."""
+    texts = sample_texts(args.checkpoint, args.prompt, args.max_new_tokens, args.temperature, args.top_k,
+                         num_samples=args.num_samples, seed=args.seed, device=args.device)
     for i, text in enumerate(texts):
         if len(texts) > 1:
             print(f"--- sample {i + 1}")
         print(args.prompt + text)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = add_sample_arguments(argparse.ArgumentParser(prog="python -m curation.trainer.sample", description=__doc__.split("\n")[0]))
+    try:
+        return run(parser.parse_args(argv))
+    except CurationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

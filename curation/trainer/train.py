@@ -161,8 +161,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             log(f"--resume: no checkpoint in {args.out} yet; starting from scratch")
     if ckpt is not None:
         config = GPTConfig.from_dict(ckpt["config"])
-        if ckpt["data"]["plan"] != manifest.get("plan"):
-            log("warning: the token shards differ from the checkpoint's; the data order cannot resume", file=sys.stderr)
     else:
         overrides = dict(norm=args.norm, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd)
         config = GPTConfig.preset(args.model, manifest["vocab_size"], manifest["seq_len"], **overrides)
@@ -187,11 +185,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step = ckpt["step"]
-        if len(ckpt["ranks"]) != world:
-            raise CurationError(f"the checkpoint was written by {len(ckpt['ranks'])} processes, this run has {world}: resume with as many")
-        train_loader.load_state_dict(ckpt["ranks"][rank]["loader"])
-        set_rng_state(ckpt["ranks"][rank]["rng"], device)
-        del ckpt
+        saved = ckpt["ranks"]
+        if len(saved) == world and saved[rank]["loader"]["fingerprint"] == train_loader.fingerprint:
+            train_loader.load_state_dict(saved[rank]["loader"])  # exactly the batch that would have come next
+            set_rng_state(saved[rank]["rng"], device)
+        else:  # other shards or another number of processes: the old order cannot continue; start a new epoch
+            epoch = max(r["loader"]["epoch"] for r in saved) + 1
+            train_loader.seek_epoch(epoch)
+            why = f"{len(saved)} process(es), this run has {world}" if len(saved) != world else "other token shards"
+            log(f"warning: the checkpoint's data order was for {why}: it restarts at epoch {epoch}", file=sys.stderr)
+        del ckpt, saved
 
     raw_model = model
     if args.compile:
@@ -261,6 +264,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         step += 1
 
         last = step == args.steps
+        t_paused = time.perf_counter()
         if step % args.log_interval == 0 or last or step == first_step:
             # .item() waits for the GPU: done only at log steps, so the CPU otherwise runs ahead
             loss_val, norm_val = all_mean([loss_acc.item() / args.grad_accum / (step - step_last),
@@ -275,15 +279,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 f"data wait {100 * data_wait / dt:.1f}% | {1000 * dt / (step - step_last):.0f} ms/step", flush=True)
             record(entry)
             t_last, step_last, data_wait = time.perf_counter(), step, 0.0
+            t_paused = t_last
             loss_acc.zero_()
         if val_loader is not None and (last or (args.eval_interval and step % args.eval_interval == 0)):
             val = evaluate(eval_model, val_loader, args.eval_batches, autocast, device, world)
             log(f"step {step:>6}/{args.steps} | val loss {val:.4f}", flush=True)
             record({"step": step, "val_loss": val})
-            t_last = time.perf_counter()  # evaluation time is not training throughput
         if args.ckpt_interval > 0 and (last or step % args.ckpt_interval == 0):
             checkpoint(step)
-            t_last = time.perf_counter()
+        t_last += time.perf_counter() - t_paused  # evaluation and checkpoints are not training throughput
 
     train_loader.close()
     losses = [h for h in history if "loss" in h]
@@ -297,17 +301,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return add_train_arguments(argparse.ArgumentParser(prog="python -m curation.trainer.train", description=__doc__.split("\n")[0])).parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """``train(args)``, then leave the process group: what ``curation train`` calls."""
     try:
         train(args)
-    except CurationError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(parse_args(argv))
+    except CurationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
