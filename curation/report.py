@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 
-from curation.config import STAGE_KINDS
 from curation.errors import CurationError
 from curation.io.fs import atomic_write_bytes, exists, filesystem, join, list_files, read_bytes
 from curation.stats import StageStats
@@ -568,73 +567,34 @@ def _document_stages(stats: dict[str, StageStats], output: str) -> list[str]:
 
 
 def language_distribution(output: str, stats: dict[str, StageStats], run: dict[str, Any], max_docs: int = LANGUAGE_SAMPLE_DOCS) -> dict[str, Any] | None:
-    """Documents per language entering the language step: exact from its counters, else estimated."""
+    """Documents per language entering the language step, from its counters (kept and dropped);
+    for a run without them, the languages of the documents its last stage kept."""
     mix = language_mix(stats)
     if mix:
-        return {"source": "counters", "note": "from the language step's per-language counters", "languages": [{"language": k, "documents": v} for k, v in mix.items()]}
-    where = None
-    for stage, ss in stats.items():
-        for st in ss.steps:
-            if st.name.split("#")[0] == "language":
-                where = (stage, st)
-                break
-        if where:
-            break
-    if where is None:
+        kept: Counter = Counter()
+        for ss in stats.values():
+            for st in ss.steps:
+                kept.update({k.split(":", 1)[1]: n for k, n in st.counters.items() if k.startswith("language_kept:")})
+        return {
+            "source": "counters",
+            "note": "best lid.176 label of every document entering the language step (its counters)",
+            "documents": sum(mix.values()),
+            "of": sum(mix.values()),
+            "languages": [{"language": k, "documents": v, "kept": kept[k], "dropped": v - kept[k]} for k, v in mix.items()],
+        }
+    stage = next((s for s, ss in stats.items() for st in ss.steps if st.name.split("#")[0] == "language"), None)
+    if stage is None:
         return None
-    stage, st = where
-    stages = list((run.get("config") or {}).keys()) or list(STAGE_KINDS)
-    prev = stages[stages.index(stage) - 1] if stage in stages and stages.index(stage) > 0 else None
-    name, params = step_params(run).get((stage, st.name), ("language", {}))
-    shards = list_files(join(output, prev, "shards"), ".parquet") if prev else []
-    if shards:
-        try:
-            from curation.step import load_all_steps
-
-            cls = load_all_steps()[name]
-            step = cls(cls.Params(**params), st.name)
-            kept: Counter = Counter()
-            dropped: Counter = Counter()
-            seen = 0
-            for _, table in _iter_text_batches(shards, max_docs, ["text"]):
-                for text in table.column("text").to_pylist():
-                    best, _, _, keep = step.predict(text or "")
-                    (kept if keep else dropped)[best] += 1
-                    seen += 1
-            total = ss_first_docs_in(stats, stage)
-            exact = seen >= total
-            langs = sorted(set(kept) | set(dropped), key=lambda k: -(kept[k] + dropped[k]))
-            first = stats[stage].steps[0].name
-            where_note = "the documents entering the language step" if first == st.name else f"the documents entering the {stage} stage (before {first})"
-            note = (f"best lid.176 label of {where_note}, run again for this report: all {fmt_int(seen)} documents"
-                    if exact else f"best lid.176 label of an evenly spread sample of {fmt_int(seen)} of the {fmt_int(total)} {where_note[4:]}")
-            return {
-                "source": "lid176" if exact else "lid176_sample",
-                "note": note + " (the language step keeps no per-language counters)",
-                "documents": seen,
-                "of": total,
-                "languages": [{"language": k, "documents": kept[k] + dropped[k], "kept": kept[k], "dropped": dropped[k]} for k in langs],
-            }
-        except Exception as e:  # no model, another backend: fall back to the kept documents' labels
-            fallback_reason = f"{type(e).__name__}: {e}"
-    else:
-        fallback_reason = "the language step's input shards are not in this output"
     counts: Counter = Counter()
-    shards = list_files(join(output, stage, "shards"), ".parquet")
-    for _, table in _iter_text_batches(shards, max_docs, ["language"]):
+    for _, table in _iter_text_batches(list_files(join(output, stage, "shards"), ".parquet"), max_docs, ["language"]):
         counts.update(x for x in table.column("language").to_pylist() if x)
     if not counts:
         return None
     return {
         "source": "kept_column",
-        "note": f"language of the documents the {stage} stage kept ({fallback_reason})",
+        "note": f"language of the documents the {stage} stage kept (this run's language step kept no counters)",
         "languages": [{"language": k, "documents": v} for k, v in counts.most_common()],
     }
-
-
-def ss_first_docs_in(stats: dict[str, StageStats], stage: str) -> int:
-    ss = stats.get(stage)
-    return ss.steps[0].docs_in if ss and ss.steps else 0
 
 
 def collect(output: str) -> dict[str, Any]:

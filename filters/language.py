@@ -112,4 +112,6 @@ class LanguageFilter(BaseFilter):
         if stats is not None:
             stats.observe("language_score", score)
             stats.count(f"language:{best}")  # the language mix of `curation stats`, dropped or kept
+            if keep:
+                stats.count(f"language_kept:{best}")
         return keep

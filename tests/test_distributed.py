@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ROOT, free_port, run_cli
+from tests.conftest import free_port, run_cli
 from tests.test_pipeline import FINEWEB
 
 FILES = 2  # sample files each test runs on

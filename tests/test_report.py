@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from curation.config import load_pipeline
 from curation.errors import CurationError
-from curation.execution import run_pipeline
 from curation.report import collect, nice_ticks, thresholds_for, write_report
 from curation.stats import StageStats, StepStats
 from curation.summary import load_run_stats
@@ -152,9 +150,9 @@ def test_languages_lengths_clusters_tokens_and_compute(report):
     data = report_data(path.read_text())
     stats = load_run_stats(str(out))
 
-    # languages: lid.176 run again over all documents entering the language step
+    # languages: the language step's counters, for every document entering it
     lang = data["languages"]
-    assert lang["source"] == "lid176"
+    assert lang["source"] == "counters"
     by_lang = {x["language"]: x for x in lang["languages"]}
     planted = collections.Counter(r["lang"] for r in manifest["records"] if r["expected"] == "language")
     assert {k: by_lang[k]["dropped"] for k in planted} == dict(planted)
@@ -260,13 +258,13 @@ def test_a_run_with_only_extract_and_filter(full_run, browser, tmp_path):
     finally:
         page.close()
 
-    # only the filter stage, without the extract shards the language step read: the languages of
-    # the kept documents, from their shards
+    # only the filter stage, without the extract shards the language step read
     only_filter = tmp_path / "only-filter"
     shutil.copytree(out / "filter", only_filter / "filter")
     data = collect(str(only_filter))
-    assert data["languages"]["source"] == "kept_column"
-    assert data["languages"]["languages"] == [{"language": "en", "documents": load_run_stats(str(out))["filter"].steps[-1].docs_out}]
+    # the language step's counters travel with the filter stage's statistics
+    assert data["languages"]["source"] == "counters"
+    assert data["languages"]["languages"] == collect(str(out))["languages"]["languages"]
 
 
 HOSTILE = '</script><script>alert("x")</script><img src=x onerror="alert(1)"> & "quotes" <!-- comment'

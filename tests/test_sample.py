@@ -321,7 +321,7 @@ def test_request_and_metadata_records(sample):
 
 
 def test_warcio_reads_every_record(sample):
-    warcio = pytest.importorskip("warcio")
+    pytest.importorskip("warcio")
     from warcio.archiveiterator import ArchiveIterator
 
     folder, manifest = sample

@@ -15,7 +15,6 @@ from curation.errors import InputError
 from curation.execution import shard_name
 from curation.io.sources import resolve_inputs
 from curation.stage import ShardTask, run_shard
-from tests.conftest import ROOT
 
 
 class FlakyServer(http.server.ThreadingHTTPServer):
