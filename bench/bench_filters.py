@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_filters.py [--limit N] [--skip-url]
 
-Texts: ``filters.corpus.all_texts()`` (main text of every HTML page of the shared WARCs and the
+Texts: ``bench.real_texts.all_texts()`` (main text of every HTML page of the shared WARCs and the
 readability test pages, plus the langid passages). Every document goes through both
 implementations, one right after the other (alternating which goes first), so a busy machine
 slows both alike; the decisions are compared on the way (``mismatches`` should be 0).
@@ -32,7 +32,7 @@ warnings.simplefilter("ignore")
 
 from curation.document import Document  # noqa: E402
 from filters import c4, corpus, fineweb, gopher, language, pii, url, words  # noqa: E402
-from filters.reference import STAGE, reference_document, reference_filter, verdict  # noqa: E402
+from bench.datatrove_filters import STAGE, reference_document, reference_filter, verdict  # noqa: E402
 
 OURS = {
     "language": language.LanguageFilter,

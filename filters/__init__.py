@@ -12,7 +12,7 @@ Importing this package registers every step (``curation.step.STEPS``):
 Heavy resources (blocklist, fastText model, spaCy tokenizer) load on first use, once per process
 (``functools.cache`` loaders; their ``cache_info()`` counts the loads). ``filters/words.py``
 splits words exactly as datatrove's spaCy tokenizer does, with a per-process cache.
-``filters/reference.py`` (datatrove's filters set up offline) and ``filters/corpus.py`` (real
+``bench/datatrove_filters.py`` (datatrove's filters set up offline) and ``bench/real_texts.py`` (real
 texts from the shared data) serve the tests and ``bench/bench_filters.py`` only.
 """
 

@@ -1,28 +1,29 @@
 """The FineWeb filters against datatrove 0.10.1 on real pages, and their step contract.
 
-The reference answers come from ``filters.reference.corpus_outcomes()`` (datatrove's filters run
-offline on every text of ``filters.corpus.all_texts()``: the main text of every HTML page in the
+The reference answers come from ``bench.datatrove_filters.corpus_outcomes()`` (datatrove's filters run
+offline on every text of ``bench.real_texts.all_texts()``: the main text of every HTML page in the
 shared WARCs and readability test pages, and the langid passages).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import filters  # noqa: F401  (registers the steps)
+from bench import real_texts as corpus
+from bench.datatrove_filters import STAGE, corpus_outcomes, reference_filter, verdict
 from curation.document import Document
 from curation.stats import StepStats
 from curation.step import STEPS, PipelineStep, StepParams
-from filters import c4, corpus, fineweb, gopher, language, pii, url
+from filters import c4, fineweb, gopher, language, pii, url
 from filters.base import BaseFilter
-from filters.reference import STAGE, corpus_outcomes, reference_filter, verdict
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from curation.document import Document
 from curation.stats import StepStats
 from filters import c4, fineweb, gopher, language, pii
-from filters.reference import reference_filter, run_reference, verdict
+from bench.datatrove_filters import reference_filter, run_reference, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -223,7 +223,7 @@ import json, sys, warnings
 warnings.simplefilter("ignore")
 from curation.document import Document
 from filters import c4, fineweb, gopher
-from filters.reference import reference_filter, reference_document, verdict
+from bench.datatrove_filters import reference_filter, reference_document, verdict
 texts = json.loads(sys.argv[2])
 names = ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 if sys.argv[1] == "datatrove":

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import real_texts as corpus
+from bench.datatrove_filters import reference_document, reference_filter, verdict
 from curation.assets import url_blocklist_archive
 from curation.document import Document
 from curation.stats import StepStats
-from filters import corpus, url
-from filters.reference import reference_document, reference_filter, verdict
+from filters import url
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

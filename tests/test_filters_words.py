@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from datatrove.utils.text import split_into_sentences
 
-from filters import corpus
+from bench import real_texts as corpus
 from filters import words as W
-from filters.reference import corpus_outcomes, reference_tokenizer
+from bench.datatrove_filters import corpus_outcomes, reference_tokenizer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

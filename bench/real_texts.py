@@ -78,7 +78,7 @@ def _extract(jobs: list[tuple[str, str, bytes, str]]) -> dict[str, dict]:
 
 
 def _extract_all(root: Path) -> list[dict]:
-    from filters.reference import _in_parallel
+    from bench.datatrove_filters import _in_parallel
 
     jobs = []
     for warc in sorted((root / "warc").glob("*.warc.gz")):

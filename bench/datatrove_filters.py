@@ -148,7 +148,7 @@ def _in_parallel(function, items: list, workers: int | None = None) -> dict:
 
 @functools.cache
 def corpus_outcomes() -> dict[str, dict[str, Any]]:
-    """datatrove's answers on every corpus text (``filters.corpus.all_texts()``), computed once.
+    """datatrove's answers on every corpus text (``bench.real_texts.all_texts()``), computed once.
 
     For each text id: ``words`` (datatrove's split_into_words), and for each filter of
     ``STAGE`` applied alone to the original text: (verdict, text after, metadata), plus
@@ -163,7 +163,7 @@ def corpus_outcomes() -> dict[str, dict[str, Any]]:
     import tempfile
     from pathlib import Path
 
-    from filters.corpus import all_texts
+    from bench.real_texts import all_texts
 
     samples = all_texts()
     if not samples:
