@@ -71,6 +71,18 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from curation.verify import verify
+
+    checked, problems = verify(args.output)
+    if not checked:
+        raise CurationError(f"no finished shard or token manifest found in {args.output}")
+    for p in problems:
+        print(f"MISMATCH {p}")
+    print(", ".join(f"{stage}: {n} shards" for stage, n in checked.items()) + f"; {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from curation.report import write_report
 
@@ -147,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("output_a")
     c.add_argument("output_b")
     c.set_defaults(func=_compare)
+
+    v = sub.add_parser("verify", help="check every shard against its marker or the token manifest")
+    v.add_argument("output")
+    v.set_defaults(func=_verify)
 
     rp = sub.add_parser("report", help="write the HTML report of a run (one self-contained file)")
     rp.add_argument("output")

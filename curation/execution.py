@@ -188,8 +188,9 @@ def run_stage(
     tasks = plan_stage(config, stage, inputs, output)
     out_dir = join(output, stage.name)
     fs, path = filesystem(out_dir)
-    if force and fs.exists(join(path, "_done")):
-        fs.rm(join(path, "_done"), recursive=True)
+    for sub in ("_done", "_attempts") if force else ():
+        if fs.exists(join(path, sub)):
+            fs.rm(join(path, sub), recursive=True)
     _remove_leftovers(fs, path)
     done = _done_shards(out_dir)
     todo = [t for t in tasks if t.shard not in done]
@@ -233,6 +234,7 @@ def run_stage(
             elapsed = time.perf_counter() - started
             bar.set_postfix_str(f"{docs_seen / max(elapsed, 1e-9):,.0f} docs/s")
     bar.close()
+    _remove_leftovers(fs, path)  # what a worker killed mid-write left (Ray retried its shard)
     result.wall_seconds = time.perf_counter() - started
     result.stats = merge_stage_stats(stage.name, out_dir)
     return result

@@ -12,6 +12,7 @@ import functools
 import json
 import resource
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from curation.config import StageSpec, stage_from_dict
 from curation.document import Document
 from curation.errors import InputError
-from curation.io.fs import RetryingReader, atomic_write_bytes, join
+from curation.io.fs import RetryingReader, atomic_write_bytes, join, list_files
 from curation.io.parquet import read_documents, write_documents
 from curation.io.reader import WarcReader
 from curation.resources import LOADS
@@ -46,6 +47,12 @@ class ShardTask:
     @property
     def failed_url(self) -> str:
         return join(self.output_dir, "_failed", f"{self.shard}.json")
+
+    def record_attempt(self) -> int:
+        """Leave a trace of this attempt and return how many attempts the shard has had."""
+        folder = join(self.output_dir, "_attempts", self.shard)
+        atomic_write_bytes(join(folder, uuid.uuid4().hex), b"")
+        return len(list_files(folder, ""))
 
 
 @functools.lru_cache(maxsize=16)
@@ -112,6 +119,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     """Process one shard and mark it done; returns the shard's statistics as a dict."""
     t_wall, t_cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     loads_before = Counter(LOADS)
+    attempt = task.record_attempt()
     steps = _steps(json.dumps(stage.to_dict()), stage.name)
     stats = [StepStats(s.label, bins=dict(s.histograms)) for s in steps]
     if stage.name == "extract":
@@ -131,6 +139,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
         wall_seconds=time.perf_counter() - t_wall,
         cpu_seconds=(usage.ru_utime + usage.ru_stime) - (t_cpu.ru_utime + t_cpu.ru_stime),
         resource_loads=Counter(LOADS) - loads_before,
+        task_retries=attempt - 1,
     )
     marker = {
         "shard": task.shard,

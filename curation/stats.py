@@ -168,6 +168,7 @@ class StageStats:
     cpu_seconds: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)  # failed shards: {"shard", "input", "error"}
     resource_loads: Counter = field(default_factory=Counter)  # heavy resources loaded (see curation.resources)
+    task_retries: int = 0  # shard attempts beyond the first (a worker or the driver died mid-shard)
 
     def step(self, name: str) -> StepStats:
         for st in self.steps:
@@ -182,6 +183,7 @@ class StageStats:
         self.cpu_seconds += other.cpu_seconds
         self.errors.extend(other.errors)
         self.resource_loads.update(other.resource_loads)
+        self.task_retries += other.task_retries
         mine = {s.name: s for s in self.steps}
         for st in other.steps:
             if st.name in mine:
@@ -201,6 +203,7 @@ class StageStats:
             "cpu_seconds": round(self.cpu_seconds, 6),
             "errors": self.errors,
             "resource_loads": dict(sorted(self.resource_loads.items())),
+            "task_retries": self.task_retries,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -215,6 +218,7 @@ class StageStats:
             cpu_seconds=d.get("cpu_seconds", 0.0),
             errors=list(d.get("errors", [])),
             resource_loads=Counter(d.get("resource_loads", {})),
+            task_retries=d.get("task_retries", 0),
         )
 
     def to_json(self) -> str:

@@ -87,7 +87,7 @@ def to_json(stats: dict[str, StageStats]) -> dict[str, Any]:
         "funnel": funnel_rows(stats),
         "languages": language_mix(stats),
         "compute": {
-            s: {"shards": ss.shards, "shards_failed": ss.shards_failed, "cpu_seconds": ss.cpu_seconds, "task_seconds": ss.wall_seconds,
+            s: {"shards": ss.shards, "shards_failed": ss.shards_failed, "task_retries": ss.task_retries, "cpu_seconds": ss.cpu_seconds, "task_seconds": ss.wall_seconds,
                 "docs_per_cpu_second": (ss.steps[0].docs_in / ss.cpu_seconds) if ss.steps and ss.cpu_seconds else None}
             for s, ss in stats.items()
         },
@@ -116,7 +116,8 @@ def format_funnel(stats: dict[str, StageStats]) -> str:
     for s, ss in stats.items():
         docs = ss.steps[0].docs_in if ss.steps else 0
         rate = f"{docs / ss.cpu_seconds:,.1f} docs per CPU-second" if ss.cpu_seconds else ""
-        lines.append(f"compute  {s:<9} {ss.shards} shards, {ss.cpu_seconds:,.1f} CPU-s, {ss.wall_seconds:,.1f} task-s  {rate}")
+        retries = f", {ss.task_retries} task retries" if ss.task_retries else ""
+        lines.append(f"compute  {s:<9} {ss.shards} shards{retries}, {ss.cpu_seconds:,.1f} CPU-s, {ss.wall_seconds:,.1f} task-s  {rate}")
     failures = [(s, e) for s, ss in stats.items() for e in ss.errors]
     if failures:
         lines += ["", f"FAILED shards ({len(failures)}):"]

@@ -87,28 +87,80 @@ def test_a_rerun_skips_finished_shards(sample_run):
     assert shard_bytes(out / "filter") == before
 
 
+def all_outputs(out: Path) -> dict[str, bytes]:
+    """Every shard of every stage (documents and tokens), by relative path."""
+    files = {}
+    for stage in ("extract", "filter", "dedup"):
+        files.update({f"{stage}/{k}": v for k, v in shard_bytes(out / stage).items()})
+    for f in sorted((out / "tokenize").glob("*/part-*.parquet")):
+        files[str(f.relative_to(out))] = f.read_bytes()
+    files["tokenize/manifest.json"] = (out / "tokenize" / "manifest.json").read_bytes()
+    return files
+
+
+def started(out: Path, stage: str) -> bool:
+    """The stage has finished at least one unit of work (a shard, or a dedup/tokenize phase part)."""
+    return (out / stage).is_dir() and any(p.parent.name == "_done" or p.name == "_done.json" for p in (out / stage).rglob("*"))
+
+
 @pytest.mark.ray
 @pytest.mark.slow
-def test_killed_driver_resumes_to_the_uninterrupted_output(sample_run, sample, tmp_path):
+@pytest.mark.parametrize("stage", ["extract", "filter", "dedup", "tokenize"])
+def test_killed_driver_resumes_to_the_uninterrupted_output(sample_run, sample, tmp_path, stage):
     reference, _ = sample_run
     folder, _ = sample
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "curation.cli", "run", str(FINEWEB), "--input", str(folder), "--output", str(out), "--workers", "1", "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env={**os.environ})
     deadline = time.time() + 240
-    while time.time() < deadline and not list((out / "extract" / "_done").glob("*.json")):
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its embedded Ray, mid-stage
+    while time.time() < deadline and proc.poll() is None and not started(out, stage):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its embedded Ray, in the middle of the stage
     proc.wait()
-    done_before = len(list((out / "extract" / "_done").glob("*.json")))
-    assert 1 <= done_before < 6, "the kill should land in the middle of the extract stage"
+    assert not (out / "tokenize" / "manifest.json").exists(), "the kill should land before the run ends"
     second = run_cli("run", str(FINEWEB), "--input", str(folder), "--output", str(out), "--no-progress")
     assert second.returncode == 0, second.stderr
-    resumed = int(re.search(r"extract: 6 shards \((\d+) already done\)", second.stdout).group(1))
-    assert done_before <= resumed < 6, second.stdout  # finished shards were kept, the rest redone
-    for stage in ("extract", "filter"):
-        assert shard_bytes(out / stage) == shard_bytes(reference / stage), stage
-    assert not list((out / "extract" / "shards").glob(".tmp-*"))
+    if stage == "extract":
+        resumed = int(re.search(r"extract: 6 shards \((\d+) already done\)", second.stdout).group(1))
+        assert 1 <= resumed < 6, second.stdout  # finished shards were kept, the rest redone
+    assert all_outputs(out) == all_outputs(reference)  # nothing lost, nothing duplicated, same bytes
+    assert not [p for p in out.rglob(".tmp-*")]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_killed_worker_is_retried_and_the_retry_is_counted(tmp_path):
+    from curation.sample import generate_sample
+
+    manifest = generate_sample(tmp_path / "one-file", seed=0, files=1)  # one long shard
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "curation.cli", "run", str(FINEWEB), "--input", str(tmp_path / "one-file"), "--output", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    killed = None
+    deadline = time.time() + 240
+    while killed is None and time.time() < deadline and proc.poll() is None:
+        mid_shard = any((out / "extract" / "_attempts").glob("*/*")) and not any((out / "extract" / "_done").glob("*.json"))
+        pids = subprocess.run(["pgrep", "-f", "ray::process_shard"], capture_output=True, text=True).stdout.split() if mid_shard else []
+        if pids:  # Ray names a worker after the task it runs
+            os.kill(int(pids[0]), signal.SIGKILL)
+            killed = int(pids[0])
+        time.sleep(0.02)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert killed, "no worker was caught mid-shard"
+    assert proc.returncode == 0, stderr
+    assert ids_in(out / "filter") == by_expected(manifest)["kept"]  # nothing lost, nothing duplicated
+    stats = load_run_stats(str(out))
+    assert stats["extract"].task_retries == 1
+    assert "1 task retries" in stdout
+    assert not [p for p in out.rglob(".tmp-*")]
+
+
+@pytest.mark.ray
+def test_outputs_do_not_depend_on_the_number_of_workers(sample_run, sample, tmp_path):
+    reference, _ = sample_run
+    folder, _ = sample
+    run_pipeline(load_pipeline(FINEWEB), str(folder), str(tmp_path / "one"), workers=1, progress=False)
+    assert all_outputs(tmp_path / "one") == all_outputs(reference)
 
 
 @pytest.mark.ray
