@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,8 @@ def connect_ray(address: str | None, workers: int | None) -> None:
     # The driver's environment does not reach tasks on an existing cluster: pass what they need.
     env_vars = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "CURATION_"))}
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env_vars}} if env_vars else {}
+    if address:
+        _check_answers(address)
     try:
         if address:
             ray.init(address=address, logging_level=logging.WARNING, **kwargs)
@@ -102,6 +105,18 @@ def connect_ray(address: str | None, workers: int | None) -> None:
     except Exception as e:
         where = f"the Ray cluster at {address}" if address else "an embedded Ray"
         raise CurationError(f"could not start or reach {where}: {e} (check --ray-address / RAY_ADDRESS)") from None
+
+
+def _check_answers(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes, when nothing listens at a Ray address (ray.init retries long)."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms are Ray's to resolve
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise CurationError(f"no Ray cluster answers at {address} ({e}); start one with `ray start --head` or fix --ray-address / RAY_ADDRESS") from None
 
 
 def _ray_task():
@@ -261,6 +276,7 @@ def run_pipeline(
         if not input_spec:
             raise InputError("the extract stage needs --input (WARC files, a folder, a glob, s3://, https:// or a crawl id)")
         inputs = resolve_inputs(input_spec, limit)
+    connect_ray(ray_address, workers)
     fs, path = filesystem(output)
     try:
         fs.makedirs(path, exist_ok=True)
@@ -272,9 +288,8 @@ def run_pipeline(
                 indent=1,
             ).encode(),
         )
-    except PermissionError as e:
+    except OSError as e:
         raise CurationError(f"cannot write to output {output}: {e}") from None
-    connect_ray(ray_address, workers)
     from curation.step import load_all_steps
 
     load_all_steps()  # imports the modules that register stage runners

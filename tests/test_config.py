@@ -64,3 +64,19 @@ def test_cli_reports_missing_input_in_one_line(tmp_path):
 def test_on_and_off_are_plain_keys_not_yaml_1_1_booleans(tmp_path):
     path = write(tmp_path, "stages:\n  extract:\n    - warc_reader: {}\n  dedup:\n    - exact_dedup: {on: [text, url]}\n")
     assert load_pipeline(path).stage("dedup").steps[0].params.on == ["text", "url"]
+
+
+def test_cli_reports_a_ray_address_that_does_not_answer_in_one_line(tmp_path):
+    from tests.conftest import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(ROOT / "pipelines"), "--output", str(tmp_path / "o"),
+                   "--stages", "filter", "--ray-address", address, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: no Ray cluster answers at {address}") and "Traceback" not in proc.stderr
+
+
+def test_cli_reports_an_unwritable_output_in_one_line(tmp_path, real_warcs):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(real_warcs[0]), "--output", str(blocker / "out"), timeout=120)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: cannot write to output {blocker / 'out'}") and "Traceback" not in proc.stderr
