@@ -11,7 +11,7 @@ WORKERS  ?=
 ARGS     ?=
 RUN      := $(CURATION) run $(PIPELINE) --input $(INPUT) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
-.PHONY: install install-trainer demo test sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report clean help
+.PHONY: install install-trainer demo test sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report eval train-quality clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -62,6 +62,12 @@ train: install-trainer  ## train a GPT on OUTPUT/tokens (issue 6)
 
 stats: install  ## print the funnel of a run (OUTPUT)
 	$(CURATION) stats $(OUTPUT) $(ARGS)
+
+eval: install  ## extraction quality and language-ID accuracy on ../shared/data
+	$(CURATION) eval $(ARGS)
+
+train-quality: install  ## a fastText quality classifier: POSITIVE=... NEGATIVE=... MODEL=...
+	$(CURATION) train-quality $(POSITIVE) $(NEGATIVE) --output $(MODEL) $(ARGS)
 
 report: install  ## one self-contained HTML report of OUTPUT (OUTPUT/report.html)
 	$(CURATION) report $(OUTPUT) -o $(OUTPUT)/report.html

@@ -71,6 +71,22 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(rest: list[str]) -> int:
+    from curation.evaluate import main as evaluate_main
+
+    return evaluate_main(rest)
+
+
+def _train_quality(rest: list[str]) -> int:
+    from curation.quality_train import main as train_quality_main
+
+    return train_quality_main(rest)
+
+
+# Commands whose own parser takes every argument after their name.
+PASSTHROUGH = {"eval": _eval, "train-quality": _train_quality}
+
+
 def _verify(args: argparse.Namespace) -> int:
     from curation.verify import verify
 
@@ -160,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("output_b")
     c.set_defaults(func=_compare)
 
+    sub.add_parser("eval", help="extraction P/R/F1 and language-ID accuracy on the real data (eval --help)")
+    sub.add_parser("train-quality", help="train a fastText quality classifier: POSITIVE NEGATIVE --output MODEL (train-quality --help)")
+
     v = sub.add_parser("verify", help="check every shard against its marker or the token manifest")
     v.add_argument("output")
     v.set_defaults(func=_verify)
@@ -193,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in PASSTHROUGH:
+        try:
+            return PASSTHROUGH[argv[0]](argv[1:])
+        except CurationError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")

@@ -16,4 +16,12 @@ splits words exactly as datatrove's spaCy tokenizer does, with a per-process cac
 texts from the shared data) serve the tests and ``bench/bench_filters.py`` only.
 """
 
-from filters import c4, fineweb, gopher, language, pii, url  # noqa: F401  (registers the steps)
+from filters import (  # noqa: F401  (registers the steps)
+    c4,
+    fineweb,
+    gopher,
+    language,
+    pii,
+    quality,
+    url,
+)
