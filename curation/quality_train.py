@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import multiprocessing
 import json
 import os
 import random
@@ -171,6 +172,15 @@ def _metrics(pos_scores: list[float], neg_scores: list[float], threshold: float 
     }
 
 
+def _train_and_save(train_file: str, settings: dict, quantized: bool, path: str) -> None:
+    import fasttext
+
+    model = fasttext.train_supervised(input=train_file, verbose=0, **settings)
+    if quantized:
+        model.quantize(input=train_file, retrain=True, qnorm=True, thread=1, verbose=0)
+    model.save_model(path)
+
+
 def train_quality(positive: str, negative: str, output: str, *, epochs: int = 5, lr: float = 0.1,
                   wordNgrams: int = 2, dim: int = 100, bucket: int = 2_000_000, minCount: int = 1,
                   seed: int = 0, holdout: float = 0.1, label: str = POSITIVE_LABEL,
@@ -222,11 +232,12 @@ def train_quality(positive: str, negative: str, output: str, *, epochs: int = 5,
         train_file = os.path.join(tmp, "train.txt")
         with open(train_file, "w", encoding="utf-8") as f:
             f.writelines(rows)
-        model = fasttext.train_supervised(input=train_file, verbose=0, **settings)
-        if quantized:
-            model.quantize(input=train_file, retrain=True, qnorm=True, thread=1, verbose=0)
         tmp_model = str(out) + ".tmp"
-        model.save_model(tmp_model)
+        # Train in a fresh process: fastText's training diverges ("Encountered NaN") in a process
+        # whose floating-point state other libraries have changed, seen in the test suite.
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            pool.apply(_train_and_save, (train_file, settings, quantized, tmp_model))
         os.replace(tmp_model, out)
 
     model = fasttext.load_model(str(out))  # evaluate what was saved

@@ -186,7 +186,7 @@ def test_txt_input_and_cli(tmp_path, capsys):
     (tmp_path / "pos.txt").write_text("\n".join(t.replace("\n", " ") for t in good) + "\n")
     (tmp_path / "neg.txt").write_text("\n".join(t.replace("\n", " ") for t in spam) + "\n")
     rc = main([str(tmp_path / "pos.txt"), str(tmp_path / "neg.txt"), "--output", str(tmp_path / "m.bin"),
-               "--dim", "8", "--bucket", "10000", "--holdout", "0.25"])
+               "--dim", "16", "--bucket", "50000", "--holdout", "0.25"])
     assert rc == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["read_positive"] == 60 and (tmp_path / "m.bin.json").exists()
