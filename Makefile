@@ -38,9 +38,8 @@ install-trainer: $(VENV)/.trainer  ## add torch for the trainer (2.13.0: a CPU b
 sample: install  ## write the bundled sample WARCs to sample_data/
 	$(CURATION) sample --output sample_data
 
-demo: sample  ## install, then run the whole pipeline on the bundled sample
+demo: sample  ## install, then run the whole pipeline on the bundled sample (prints the funnel)
 	$(RUN)
-	$(CURATION) stats $(OUTPUT)
 
 test: install-trainer  ## install, then run the test suite
 	$(PY) -m pytest -q $(ARGS)

@@ -23,6 +23,13 @@ class BaseFilter(PipelineStep):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         raise NotImplementedError(f"{type(self).__name__} must implement filter()")
 
+    def score(self, doc: Document, metric: str, value: float) -> None:
+        """Keep a computed quantity with the document and in the step's histogram of it."""
+        doc.metadata[metric] = value
+        stats = getattr(self, "stats", None)  # unset when a filter is called outside a stage
+        if stats is not None:
+            stats.observe(metric, value)
+
     def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
         self.stats = stats
         for doc in docs:

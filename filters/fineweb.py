@@ -45,12 +45,6 @@ class FineWebQualityFilter(BaseFilter):
         sc = self.params.stop_chars
         self._stop_chars = tuple(TERMINAL_PUNCTUATION) if sc is None else tuple(sc)
 
-    def _score(self, doc: Document, metric: str, value: float) -> None:
-        doc.metadata[metric] = value
-        stats = getattr(self, "stats", None)
-        if stats is not None:
-            stats.observe(metric, value)
-
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         p = self.params
         text = doc.text
@@ -60,22 +54,22 @@ class FineWebQualityFilter(BaseFilter):
         n_lines = len(lines)
 
         ratio = sum(1 for line in lines if line.endswith(self._stop_chars)) / n_lines
-        self._score(doc, "line_punct_ratio", ratio)
+        self.score(doc, "line_punct_ratio", ratio)
         if ratio < p.line_punct_thr and not (ratio == 0 and p.line_punct_exclude_zero):
             return False, "line_punct_ratio"
 
         ratio = sum(1 for line in lines if len(line) <= p.short_line_length) / n_lines
-        self._score(doc, "short_line_ratio", ratio)
+        self.score(doc, "short_line_ratio", ratio)
         if ratio > p.short_line_thr:
             return False, "short_line_ratio"
 
         ratio = find_duplicates(lines)[1] / (len(text) - text.count("\n"))
-        self._score(doc, "char_dup_ratio", ratio)
+        self.score(doc, "char_dup_ratio", ratio)
         if ratio > p.char_duplicates_ratio:
             return False, "char_dup_ratio"
 
         ratio = text.count("\n") / _words.count_words(text)
-        self._score(doc, "list_ratio", ratio)
+        self.score(doc, "list_ratio", ratio)
         if ratio > p.new_line_ratio:
             return False, "list_ratio"
         return True

@@ -252,12 +252,6 @@ class GopherRepetitionFilter(BaseFilter):
         **{f"duplicated_{n}_n_grams": (0.0, 1.0, 50) for n in range(5, 11)},
     }
 
-    def _score(self, doc: Document, metric: str, value: float) -> None:
-        doc.metadata[metric] = value
-        stats = getattr(self, "stats", None)
-        if stats is not None:
-            stats.observe(metric, value)
-
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         p = self.params
         text = doc.text
@@ -268,22 +262,22 @@ class GopherRepetitionFilter(BaseFilter):
         paragraphs = _PARAGRAPH.split(text.strip())
         dups, dup_chars = find_duplicates(paragraphs)
         frac = dups / len(paragraphs)
-        self._score(doc, "dup_para_frac", frac)
+        self.score(doc, "dup_para_frac", frac)
         if p.dup_para_frac and frac > p.dup_para_frac:
             return False, "dup_para_frac"
         frac = dup_chars / n_chars
-        self._score(doc, "dup_para_char_frac", frac)
+        self.score(doc, "dup_para_char_frac", frac)
         if p.dup_para_char_frac and frac > p.dup_para_char_frac:
             return False, "dup_para_char_frac"
 
         lines = _LINES.split(text)
         dups, dup_chars = find_duplicates(lines)
         frac = dups / len(lines)
-        self._score(doc, "dup_line_frac", frac)
+        self.score(doc, "dup_line_frac", frac)
         if p.dup_line_frac and frac > p.dup_line_frac:
             return False, "dup_line_frac"
         frac = dup_chars / n_chars
-        self._score(doc, "dup_line_char_frac", frac)
+        self.score(doc, "dup_line_char_frac", frac)
         if p.dup_line_char_frac and frac > p.dup_line_char_frac:
             return False, "dup_line_char_frac"
 
@@ -295,13 +289,13 @@ class GopherRepetitionFilter(BaseFilter):
             if chars is None:
                 continue
             frac = chars / n_chars
-            self._score(doc, f"top_{n}_gram", frac)
+            self.score(doc, f"top_{n}_gram", frac)
             if frac > n_frac:
                 return False, f"top_{n}_gram"
 
         for n, n_frac in p.dup_n_grams:
             frac = grams.duplicate_chars(n) / n_chars
-            self._score(doc, f"duplicated_{n}_n_grams", frac)
+            self.score(doc, f"duplicated_{n}_n_grams", frac)
             if frac > n_frac:
                 return False, f"duplicated_{n}_n_grams"
         return True
@@ -352,7 +346,6 @@ class GopherQualityFilter(BaseFilter):
         sw = self.params.stop_words
         self._stop_words = frozenset(STOP_WORDS if sw is None else sw)
 
-    _score = GopherRepetitionFilter._score
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         p = self.params
@@ -373,7 +366,7 @@ class GopherQualityFilter(BaseFilter):
             if w.isalpha() or any(ch.isalpha() for ch in w):
                 n_alpha += c
 
-        self._score(doc, "n_words", n_non_symbol)
+        self.score(doc, "n_words", n_non_symbol)
         if p.min_doc_words and n_non_symbol < p.min_doc_words:
             return False, "gopher_short_doc"
         if p.max_doc_words and n_non_symbol > p.max_doc_words:
@@ -382,7 +375,7 @@ class GopherQualityFilter(BaseFilter):
         # np.mean of the word lengths: the sum of integers is exact, so this is the same float
         if n_non_symbol:
             avg = non_symbol_chars / n_non_symbol
-            self._score(doc, "mean_word_length", avg)
+            self.score(doc, "mean_word_length", avg)
         else:
             avg = float("nan")  # np.mean([]): every comparison below is False
         if p.min_avg_word_length and avg < p.min_avg_word_length:
@@ -392,35 +385,35 @@ class GopherQualityFilter(BaseFilter):
 
         if p.max_symbol_word_ratio:
             ratio = text.count("#") / n_words
-            self._score(doc, "hash_word_ratio", ratio)
+            self.score(doc, "hash_word_ratio", ratio)
             if ratio > p.max_symbol_word_ratio:
                 return False, "gopher_too_many_hashes"
             ratio = (text.count("...") + text.count("…")) / n_words
-            self._score(doc, "ellipsis_word_ratio", ratio)
+            self.score(doc, "ellipsis_word_ratio", ratio)
             if ratio > p.max_symbol_word_ratio:
                 return False, "gopher_too_many_ellipsis"
 
         lines = text.splitlines()
         if p.max_bullet_lines_ratio:
             ratio = sum(1 for s in lines if s.lstrip().startswith(_BULLETS)) / len(lines)
-            self._score(doc, "bullet_lines_ratio", ratio)
+            self.score(doc, "bullet_lines_ratio", ratio)
             if ratio > p.max_bullet_lines_ratio:
                 return False, "gopher_too_many_bullets"
         if p.max_ellipsis_lines_ratio:
             ratio = sum(1 for s in lines if s.rstrip().endswith(_ELLIPSES)) / len(lines)
-            self._score(doc, "end_ellipsis_lines_ratio", ratio)
+            self.score(doc, "end_ellipsis_lines_ratio", ratio)
             if ratio > p.max_ellipsis_lines_ratio:
                 return False, "gopher_too_many_end_ellipsis"
 
         if p.max_non_alpha_words_ratio:
             ratio = n_alpha / n_words
-            self._score(doc, "alpha_words_ratio", ratio)
+            self.score(doc, "alpha_words_ratio", ratio)
             if ratio < p.max_non_alpha_words_ratio:
                 return False, "gopher_below_alpha_threshold"
 
         if p.min_stop_words:
             n_stop = len(self._stop_words.intersection(counts))
-            self._score(doc, "stop_words", n_stop)
+            self.score(doc, "stop_words", n_stop)
             if n_stop < p.min_stop_words:
                 return False, "gopher_enough_stop_words"
         return True
