@@ -64,4 +64,4 @@ class ExactDedup(PipelineStep):
             return v
 
     def run(self, docs, stats):
-        raise NotImplementedError("exact_dedup runs inside the dedup stage's runner (curation.dedup.runner)")
+        raise RuntimeError("exact_dedup runs inside the dedup stage's runner (curation.dedup.runner)")

@@ -396,4 +396,4 @@ class MinhashDedup(PipelineStep):
         bucket_rows: int = Field(2_000_000, ge=1000, description="band keys per bucket task (bounds its memory)")
 
     def run(self, docs, stats):
-        raise NotImplementedError("minhash_dedup runs inside the dedup stage's runner (curation.dedup.runner)")
+        raise RuntimeError("minhash_dedup runs inside the dedup stage's runner (curation.dedup.runner)")
