@@ -180,20 +180,10 @@ def _datatrove_child(params_file: str) -> int:
 
 def _session_cpu(sid: int) -> dict[int, float]:
     """CPU seconds (user + system) so far of every live process of session ``sid``."""
-    found = {}
+    from bench.reference import proc_stats
+
     tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) "
-        if int(fields[3]) == sid:
-            found[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    return found
+    return {pid: (int(f[11]) + int(f[12])) / tick for pid, f in proc_stats().items() if int(f[3]) == sid}
 
 
 class CpuSampler:

@@ -251,8 +251,9 @@ def _child_main(argv: list[str]) -> int:
 # Running a process tree, measuring its memory, and cleaning it up
 # --------------------------------------------------------------------------------------------
 
-def _proc_table() -> dict[int, tuple[int, int]]:
-    """{pid: (ppid, session id)} of every live process."""
+def proc_stats() -> dict[int, list[bytes]]:
+    """{pid: the fields of /proc/PID/stat after "pid (comm) "} of every live, unreaped process:
+    state, ppid, pgrp, session, ..., utime (index 11), stime (12), ..."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -262,11 +263,16 @@ def _proc_table() -> dict[int, tuple[int, int]]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp session ...
+        fields = stat[stat.rfind(b")") + 2 :].split()
         if fields[0] in (b"Z", b"X"):  # exited, waiting to be reaped: nothing to kill or measure
             continue
-        table[int(entry)] = (int(fields[1]), int(fields[3]))
+        table[int(entry)] = fields
     return table
+
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """{pid: (ppid, session id)} of every live process."""
+    return {pid: (int(f[1]), int(f[3])) for pid, f in proc_stats().items()}
 
 
 def tree_pids(root: int) -> set[int]:

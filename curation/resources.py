@@ -9,9 +9,13 @@ loaded: at most once per worker process, however many shards there are.
 from __future__ import annotations
 
 import functools
+import resource
+import time
 from collections import Counter
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from curation.stats import StageStats
 
 T = TypeVar("T")
 LOADS: Counter = Counter()
@@ -28,3 +32,25 @@ def worker_resource(fn: Callable[..., T]) -> Callable[..., T]:
     load.__doc__ = fn.__doc__
     load.__name__ = name
     return load
+
+
+class TaskMeter:
+    """What one task used: wall time, CPU time of its process, and the resources it loaded.
+    Started when created; ``stage_stats`` closes the measurement into the task's statistics."""
+
+    def __init__(self) -> None:
+        self.t_wall = time.perf_counter()
+        self.usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.loads = Counter(LOADS)
+
+    def stage_stats(self, stage: str, steps: list, shards: int = 1, **extra: Any) -> StageStats:
+        now = resource.getrusage(resource.RUSAGE_SELF)
+        return StageStats(
+            stage=stage,
+            steps=steps,
+            shards=shards,
+            wall_seconds=time.perf_counter() - self.t_wall,
+            cpu_seconds=(now.ru_utime + now.ru_stime) - (self.usage.ru_utime + self.usage.ru_stime),
+            resource_loads=Counter(LOADS) - self.loads,
+            **extra,
+        )

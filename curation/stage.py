@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-import resource
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +22,8 @@ from curation.errors import InputError
 from curation.io.fs import RetryingReader, atomic_write_bytes, join, list_files
 from curation.io.parquet import read_documents, write_documents
 from curation.io.reader import WarcReader
-from curation.resources import LOADS
-from curation.stats import StageStats, StepStats
+from curation.resources import TaskMeter
+from curation.stats import StepStats
 from curation.step import PipelineStep
 
 
@@ -117,8 +115,7 @@ def _read_warc(reader: WarcReader, url: str, st: StepStats) -> Iterator[Document
 
 def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     """Process one shard and mark it done; returns the shard's statistics as a dict."""
-    t_wall, t_cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    loads_before = Counter(LOADS)
+    meter = TaskMeter()
     attempt = task.record_attempt()
     steps = _steps(json.dumps(stage.to_dict()), stage.name)
     stats = [StepStats(s.label, bins=dict(s.histograms)) for s in steps]
@@ -131,16 +128,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     for step, st in rest:
         docs = _instrumented(step, docs, st)
     written = write_documents(task.shard_url, docs)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    stage_stats = StageStats(
-        stage=stage.name,
-        steps=stats,
-        shards=1,
-        wall_seconds=time.perf_counter() - t_wall,
-        cpu_seconds=(usage.ru_utime + usage.ru_stime) - (t_cpu.ru_utime + t_cpu.ru_stime),
-        resource_loads=Counter(LOADS) - loads_before,
-        task_retries=attempt - 1,
-    )
+    stage_stats = meter.stage_stats(stage.name, stats, task_retries=attempt - 1)
     marker = {
         "shard": task.shard,
         "input": task.input,

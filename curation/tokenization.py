@@ -78,10 +78,8 @@ import json
 import logging
 import math
 import os
-import resource
 import struct
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Literal
@@ -94,8 +92,8 @@ from curation.document import Document
 from curation.errors import ConfigError, CurationError, InputError
 from curation.execution import TASK_RETRIES, StageContext, StageResult, merge_stage_stats, stage_runner
 from curation.io.fs import atomic_write, atomic_write_bytes, exists, filesystem, join, list_files, read_bytes, with_retries
-from curation.resources import LOADS, worker_resource
-from curation.stats import StageStats, StepStats
+from curation.resources import TaskMeter, worker_resource
+from curation.stats import StepStats
 from curation.step import PipelineStep, StepParams, register
 
 log = logging.getLogger(__name__)
@@ -343,8 +341,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     import pyarrow.parquet as pq
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one task per core: no threads inside a task
-    t_wall, t_cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    loads_before = Counter(LOADS)
+    meter = TaskMeter()
     params = _params_of(stage_steps)
     info = tokenizer_info(params.tokenizer, params.eos_token)
     tok = load_tokenizer(params.tokenizer)
@@ -416,15 +413,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
         }
         st.count(f"{split}_documents", n)
         st.count("tokens_encoded", total)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    stats = StageStats(
-        stage=STAGE,
-        steps=[st],
-        shards=1,
-        wall_seconds=time.perf_counter() - t_wall,
-        cpu_seconds=(usage.ru_utime + usage.ru_stime) - (t_cpu.ru_utime + t_cpu.ru_stime),
-        resource_loads=Counter(LOADS) - loads_before,
-    )
+    stats = meter.stage_stats(STAGE, [st])
     marker = {
         "shard": f"tokenize-{part}",
         "phase": "tokenize",
@@ -530,8 +519,7 @@ def pack_shard(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    t_wall, t_cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    loads_before = Counter(LOADS)
+    meter = TaskMeter()
     params = _params_of(stage_steps)
     dtype = token_dtype(info.dtype)  # the tokenizer itself is not needed here
     width = params.seq_len + 1
@@ -612,16 +600,8 @@ def pack_shard(
         st.count("tokens_padding", padding)
     if total - kept:
         st.count("tokens_dropped_last_sequence", total - kept)
-    st.seconds = time.perf_counter() - t_wall
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    stats = StageStats(
-        stage=STAGE,
-        steps=[st],
-        shards=0,  # shards counts input shards (phase 1)
-        wall_seconds=time.perf_counter() - t_wall,
-        cpu_seconds=(usage.ru_utime + usage.ru_stime) - (t_cpu.ru_utime + t_cpu.ru_stime),
-        resource_loads=Counter(LOADS) - loads_before,
-    )
+    st.seconds = time.perf_counter() - meter.t_wall
+    stats = meter.stage_stats(STAGE, [st], shards=0)  # shards counts input shards (phase 1)
     marker = {
         "shard": f"pack-{split}-{index:05d}",
         "phase": "pack",

@@ -217,11 +217,17 @@ def signatures_from_hashes(hashes: np.ndarray, counts: np.ndarray, num_perm: int
     about 20x faster than one ``(shingles x permutations)`` matrix.
     """
     a, b = permutations(num_perm, seed)
-    sig = np.full((len(counts), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    return _blocked_signatures(fmix32(hashes.astype(np.uint32, copy=False)), counts, a, b, modulus=None)
+
+
+def _blocked_signatures(hashes: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray, modulus: np.uint64 | None) -> np.ndarray:
+    """Per document, the minimum over its shingles of ``(a_k * h + b_k) [mod modulus]`` for each k,
+    in the hashes' dtype (wrapping arithmetic); documents without shingles get the dtype's maximum."""
+    num_perm = len(a)
+    sig = np.full((len(counts), num_perm), np.iinfo(hashes.dtype).max, dtype=hashes.dtype)
     nonempty = np.flatnonzero(counts)
     if len(nonempty) == 0:
         return sig
-    mixed = fmix32(hashes.astype(np.uint32, copy=False))
     c = counts[nonempty]
     ends = np.cumsum(c)
     begins = ends - c
@@ -229,13 +235,15 @@ def signatures_from_hashes(hashes: np.ndarray, counts: np.ndarray, num_perm: int
     while i < n:
         j = max(int(np.searchsorted(ends, begins[i] + CHUNK_SHINGLES, side="right")), i + 1)
         lo, hi = int(begins[i]), int(ends[j - 1])
-        block = mixed[lo:hi]
+        block = hashes[lo:hi]
         seg = begins[i:j] - lo
         tmp = np.empty_like(block)
-        out = np.empty((j - i, num_perm), dtype=np.uint32)
+        out = np.empty((j - i, num_perm), dtype=hashes.dtype)
         for k in range(num_perm):
             np.multiply(block, a[k], out=tmp)
             tmp += b[k]
+            if modulus is not None:
+                tmp %= modulus
             out[:, k] = np.minimum.reduceat(tmp, seg)
         sig[nonempty[i:j]] = out
         i = j
@@ -274,29 +282,7 @@ def datatrove_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.nda
 def signatures_from_hashes64(hashes: np.ndarray, counts: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """datatrove's signatures (uint64, values below 2**61 - 1), batched like ``signatures_from_hashes``."""
     a, b = datatrove_permutations(num_perm, seed)
-    sig = np.full((len(counts), num_perm), np.iinfo(np.uint64).max, dtype=np.uint64)
-    nonempty = np.flatnonzero(counts)
-    if len(nonempty) == 0:
-        return sig
-    c = counts[nonempty]
-    ends = np.cumsum(c)
-    begins = ends - c
-    i, n = 0, len(nonempty)
-    while i < n:
-        j = max(int(np.searchsorted(ends, begins[i] + CHUNK_SHINGLES, side="right")), i + 1)
-        lo, hi = int(begins[i]), int(ends[j - 1])
-        block = hashes[lo:hi]
-        seg = begins[i:j] - lo
-        tmp = np.empty_like(block)
-        out = np.empty((j - i, num_perm), dtype=np.uint64)
-        for k in range(num_perm):
-            np.multiply(block, a[k], out=tmp)
-            tmp += b[k]
-            tmp %= MERSENNE61
-            out[:, k] = np.minimum.reduceat(tmp, seg)
-        sig[nonempty[i:j]] = out
-        i = j
-    return sig
+    return _blocked_signatures(hashes.astype(np.uint64, copy=False), counts, a, b, modulus=MERSENNE61)
 
 
 SCHEMES = ("datasketch", "datatrove")
