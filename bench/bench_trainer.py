@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.bench_trainer                                  # CPU (below)
     .venv/bin/python -m bench.bench_trainer --steps 60 --warmup-steps 10     # on a CUDA machine: adds (c)
+    bash bench/gpu_trainer.sh TOKENS_DIR OUT_DIR                             # the GPU runs in BENCHMARKS.md
 
 (a) loader throughput: tokens/s that ``TokenLoader`` delivers from the shards (Parquet decode, the
     copy into the batch, the int64 widening; on CUDA also pinned memory and the copy to the GPU),
@@ -115,6 +116,23 @@ def model_throughput(preset: str, vocab_size: int, seq_len: int, batch_size: int
             "tokens_per_s": batch_size * seq_len / dt, "seconds_per_step": dt}
 
 
+def matmul_peak(n: int = 8192, repeats: int = 10) -> float:
+    """Measured bf16 FLOP/s of an n x n x n matrix product on this GPU (random data, after warm-up):
+    the ceiling that MFU against the spec sheet's peak is best read next to."""
+    import torch
+
+    a, b = (torch.randn(n, n, device="cuda", dtype=torch.bfloat16) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(repeats):
+        a @ b
+    end.record()
+    torch.cuda.synchronize()
+    return 2 * n**3 * repeats / (start.elapsed_time(end) / 1000)
+
+
 def gpu_training(data: str, out: str, steps: int, warmup: int, batch_size: int, compile: bool) -> dict:
     from curation.trainer.train import parse_args, train
 
@@ -159,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     cuda = torch.cuda.is_available()
     print(f"shards: {data} ({manifest['splits']['train']['tokens']:,} train tokens, seq_len {seq_len}); torch {torch.__version__}, "
           f"{torch.get_num_threads()} CPU threads, {torch.cuda.get_device_name() if cuda else 'no GPU'}")
-    results: dict = {"loader": [], "cpu_models": [], "gpu": None}
+    results: dict = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if cuda else "cpu", "loader": [], "cpu_models": [], "gpu": None}
 
     print("\n(a) loader alone (one background thread)")
     for device in ["cpu"] + (["cuda"] if cuda else []):
@@ -178,11 +196,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"({r['seconds_per_step']:.2f} s/step); the loader is {r['loader_headroom']:,.0f}x faster")
 
     if cuda:
+        results["matmul_bf16_flops"] = matmul_peak()
+        print(f"\nmeasured bf16 matmul (8192^3, random data): {results['matmul_bf16_flops'] / 1e12:.0f} TFLOP/s")
         print(f"\n(c) train() on {torch.cuda.get_device_name()}: gpt2-small, seq {seq_len}, batch {args.batch_size}, bf16, "
               f"{'eager' if args.no_compile else 'torch.compile'}, {args.steps} steps ({args.warmup_steps} not timed)")
         r = gpu_training(data, str(work / "gpu_run"), args.steps, args.warmup_steps, args.batch_size, not args.no_compile)
         results["gpu"] = r
         mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "- (unknown peak)"
+        if r["mfu"] is not None:
+            from curation.trainer.train import peak_flops
+
+            r["mfu_vs_measured_matmul"] = r["mfu"] * peak_flops(torch.device("cuda")) / results["matmul_bf16_flops"]
+            mfu += f" of the spec peak, {100 * r['mfu_vs_measured_matmul']:.1f}% of the measured matmul rate"
         print(f"  {r['tokens_per_s']:,.0f} tokens/s | MFU {mfu} | {r['ms_per_step']:.1f} ms/step | waiting for data "
               f"{100 * r['data_wait']:.2f}% of step time | loss {r['final_loss']:.3f}")
         gpu_loader = results["loader"][-1]["tokens_per_s"]

@@ -94,6 +94,7 @@ from curation.execution import TASK_RETRIES, StageContext, StageResult, merge_st
 from curation.io.fs import atomic_write, atomic_write_bytes, exists, filesystem, join, list_files, read_bytes, with_retries
 from curation.resources import TaskMeter, worker_resource
 from curation.stats import StepStats
+from curation.tokens import MANIFEST_FORMAT, iter_row_groups, load_manifest, open_parquet, row_group_array, token_dtype
 from curation.step import PipelineStep, StepParams, register
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,6 @@ EOS_CANDIDATES = ("<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>")
 PART_MAGIC = b"CURTOK01"
 PART_HEADER = struct.Struct("<8sIIQQQ")  # magic, bin bits, token itemsize, docs, tokens, eos id
 PART_HEADER_SIZE = 64
-MANIFEST_FORMAT = "curation-tokens/1"
 BIN_MAGIC = 20240520  # llm.c / modded-nanogpt token files
 BIN_HEADER_INTS = 256
 
@@ -250,10 +250,6 @@ def _val_threshold(val_fraction: float) -> int:
 # Layout
 
 
-def token_dtype(dtype: str) -> np.dtype:
-    return np.dtype("<u2" if dtype == "uint16" else "<u4")
-
-
 def shard_schema(info: TokenizerInfo, params: TokenizeStep.Params, split: str):
     import pyarrow as pa
 
@@ -275,16 +271,6 @@ def shard_schema(info: TokenizerInfo, params: TokenizeStep.Params, split: str):
         ],
         metadata=meta,
     )
-
-
-def row_group_array(table_or_column) -> np.ndarray:
-    """The ``tokens`` of a row group (a Table or its column) as a (rows, seq_len + 1) NumPy view, zero-copy."""
-    col = table_or_column.column("tokens") if hasattr(table_or_column, "column") else table_or_column
-    if hasattr(col, "num_chunks"):  # a ChunkedArray: one chunk per row group read
-        col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-    width = col.type.list_size
-    values = col.values.slice(col.offset * width, len(col) * width)
-    return values.to_numpy(zero_copy_only=True).reshape(-1, width)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -902,31 +888,6 @@ def run_tokenize(ctx: StageContext) -> StageResult:
 # Reading and export
 
 
-def load_manifest(tokenize_dir: str) -> dict[str, Any]:
-    url = join(tokenize_dir, "manifest.json")
-    if not exists(url):
-        raise InputError(f"{url} not found: is {tokenize_dir} the output of a complete tokenize stage?")
-    return json.loads(read_bytes(url))
-
-
-def _open_parquet(url: str, stack):
-    """A ParquetFile: local files through pyarrow's own reader (fast), others through fsspec."""
-    import pyarrow.parquet as pq
-
-    fs, path = filesystem(url)
-    if "://" not in url or url.startswith("file://"):
-        return pq.ParquetFile(path)
-    return pq.ParquetFile(stack.enter_context(fs.open(path, "rb")))
-
-
-def iter_row_groups(shard_url: str) -> Iterator[np.ndarray]:
-    """The ``tokens`` of each row group of a shard, as (rows, seq_len + 1) arrays (zero-copy views)."""
-    with contextlib.ExitStack() as stack:
-        pf = _open_parquet(shard_url, stack)
-        for i in range(pf.num_row_groups):
-            yield row_group_array(pf.read_row_group(i, columns=["tokens"], use_threads=False))
-
-
 def export_bin(tokenize_dir: str, out_dir: str, *, prefix: str = "") -> list[str]:
     """Write every shard of ``tokenize_dir`` as an llm.c / modded-nanogpt ``.bin`` file; return their URLs.
 
@@ -954,7 +915,7 @@ def export_bin(tokenize_dir: str, out_dir: str, *, prefix: str = "") -> list[str
             def write(f: BinaryIO, src=src, header=header) -> None:
                 f.write(header.tobytes())
                 with contextlib.ExitStack() as stack:
-                    pf = _open_parquet(src, stack)
+                    pf = open_parquet(src, stack)
                     for g in range(pf.num_row_groups):
                         t = pf.read_row_group(g, columns=["tokens", "num_tokens"], use_threads=False)
                         rows = row_group_array(t)

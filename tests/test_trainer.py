@@ -244,3 +244,17 @@ def test_lr_schedule():
     assert lr_at(0, args) == pytest.approx(1e-4) and lr_at(9, args) == pytest.approx(1e-3)
     assert lr_at(10, args) == pytest.approx(1e-3) and lr_at(100, args) == pytest.approx(1e-4)
     assert all(lr_at(s, args) >= lr_at(s + 1, args) for s in range(10, 100))
+
+
+def test_trainer_imports_without_the_curation_dependencies():
+    """GPU images carry torch, numpy, pyarrow and fsspec but not Ray, pydantic or the tokenizer:
+    the trainer and its loader must import (and so run) there."""
+    code = (
+        "import sys\n"
+        "for m in ('ray', 'pydantic', 'tokenizers', 'xxhash', 'datatrove', 'trafilatura', 'fasttext'):\n"
+        "    sys.modules[m] = None  # importing any of these now raises ImportError\n"
+        "import curation.trainer.train, curation.trainer.data, curation.tokens\n"
+        "import bench.bench_trainer\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]

@@ -35,7 +35,7 @@ import torch
 
 from curation.errors import CurationError, InputError
 from curation.io.fs import join
-from curation.tokenization import _open_parquet, load_manifest, row_group_array
+from curation.tokens import load_manifest, open_parquet, row_group_array
 
 TORCH_DTYPES = {"uint16": torch.uint16, "uint32": torch.uint32}
 
@@ -55,7 +55,7 @@ def list_row_groups(data_dir: str, split: str, manifest: dict[str, Any] | None =
     def footer(shard: dict[str, Any]) -> list[RowGroup]:
         url = join(data_dir, shard["path"])
         with contextlib.ExitStack() as stack:
-            meta = _open_parquet(url, stack).metadata
+            meta = open_parquet(url, stack).metadata
         if meta.num_rows != shard["sequences"]:
             raise InputError(f"{url} has {meta.num_rows} rows, its manifest says {shard['sequences']}: rerun the tokenize stage")
         groups = [RowGroup(url, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)]
@@ -124,7 +124,7 @@ class TokenLoader:
     def _read(self, group: int) -> np.ndarray:
         g = self.groups[group]
         with contextlib.ExitStack() as stack:
-            table = _open_parquet(g.shard, stack).read_row_group(g.index, columns=["tokens"], use_threads=False)
+            table = open_parquet(g.shard, stack).read_row_group(g.index, columns=["tokens"], use_threads=False)
         return row_group_array(table)  # (rows, width) view of Arrow's buffer: no copy
 
     # ------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from curation.errors import CurationError
 from curation.io.fs import atomic_write, filesystem, join, list_files
-from curation.tokenization import load_manifest
+from curation.tokens import load_manifest
 from curation.trainer import add_train_arguments
 from curation.trainer.data import TokenLoader
 from curation.trainer.model import GPT, GPTConfig
