@@ -38,7 +38,7 @@ PIPELINE = REPO_ROOT / "pipelines" / "fineweb.yaml"
 STAGE_LINE = re.compile(r"^(\w+): (\d+) shards \((\d+) already done\), (\d+) failed, ([\d.]+)s$", re.M)
 DOCS_PER_S_DEFINITION = (
     "docs/s = HTML documents that the side's own WARC reader passed on (records it turned into documents:\n"
-    "         ours: HTTP-200 HTML responses; datatrove: any-status HTML responses), divided by wall seconds.\n"
+    "         HTML responses of any HTTP status on both sides with fineweb.yaml's reader settings), divided by wall seconds.\n"
     "         'total' wall: process start to exit (interpreter, imports, Ray start-up and shut-down for ours,\n"
     "         the process pool for datatrove); 'stages' wall: ours = sum of the stage wall times the CLI\n"
     "         reports (Ray start-up excluded), datatrove = LocalPipelineExecutor.run() (pool start included).\n"
@@ -232,12 +232,27 @@ def warc_index(files: list[str], wanted: set[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def our_reader_params():
+    """The warc_reader settings of pipelines/fineweb.yaml."""
+    from curation.config import load_pipeline
+
+    return load_pipeline(str(PIPELINE)).stage("extract").steps[0].params
+
+
+def reader_rules(params=None) -> str:
+    """Our reader's rules in a few words, e.g. "any status + libmagic" (datatrove's) or "HTTP 200 + Content-Type"."""
+    p = params or our_reader_params()
+    status = "any status" if p.statuses == "any" else "HTTP " + "/".join(map(str, p.statuses))
+    return f"{status} + {'libmagic' if p.mime_fallback == 'libmagic' else 'Content-Type'}"
+
+
 def reader_sets(files: list[str]) -> tuple[set[str], set[str]]:
     """The WARC-Record-IDs that each side's reader turns into documents: (ours, datatrove's).
 
-    The readers differ by design: ours keeps HTTP-200 responses whose WARC-Identified-Payload-Type,
-    else HTTP Content-Type, is HTML; datatrove ignores the status and, without
-    WARC-Identified-Payload-Type, sniffs the body with libmagic."""
+    datatrove reads every HTTP status and, without WARC-Identified-Payload-Type, sniffs the body
+    with libmagic; fineweb.yaml sets our reader to the same rules (``statuses: any``,
+    ``mime_fallback: libmagic``), so the two sets are equal unless those settings change (or a
+    page decodes under its declared charset only, which datatrove does not try)."""
     from warcio.archiveiterator import ArchiveIterator
 
     from curation.config import load_pipeline
@@ -274,7 +289,7 @@ def datatrove_reader_reason(rec) -> str:
         sniffed = magic.from_buffer(body, mime=True)
         if sniffed not in ("text/html", "application/xhtml+xml"):
             return (f"no WARC-Identified-Payload-Type, and libmagic sniffs the body as {sniffed} "
-                    f"(ours trusts the HTTP Content-Type: {ctype or 'none'})")
+                    f"(HTTP Content-Type: {ctype or 'none'}; ours follows it with mime_fallback: http)")
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
@@ -344,14 +359,16 @@ def diagnose(cmp: dict[str, Any], ours_kept, theirs_kept, ours_extracted, files:
         our_steps = our_filter_steps()
     except Exception as e:  # noqa: BLE001 - diagnosis is best-effort
         our_steps, our_err = None, str(e)
+    reader = our_reader_params()
     rows = []
     for doc_id, kept_by in ids:
         rec = index.get(doc_id, {})
         url = (ours_kept.get(doc_id) or theirs_kept.get(doc_id) or {}).get("url") or rec.get("url", "")
         row: dict[str, Any] = {"id": doc_id, "url": url, "kept_by": kept_by, "status": rec.get("status"), "mime": rec.get("mime")}
         our_text = (ours_extracted.get(doc_id) or {}).get("text")
-        if kept_by == "datatrove" and rec.get("status") not in (None, "200"):
-            row["cause"] = f"HTTP {rec.get('status')}: ours reads only status-200 responses, datatrove does not check the status"
+        if kept_by == "datatrove" and reader.statuses != "any" and rec.get("status") not in (None, *map(str, reader.statuses)):
+            row["cause"] = (f"HTTP {rec.get('status')}: our reader reads only statuses {reader.statuses} "
+                            "(warc_reader statuses), datatrove does not check the status")
         elif our_text is None:
             dropped = (ours_drops or {}).get(doc_id)
             if dropped:
@@ -515,7 +532,7 @@ def whole_pipeline(files: list[str], input_spec: str, work: Path, workers: int, 
     ours_read, dt_read = reader_sets(files)
     common = ours_read & dt_read
     print(f"  readers: {len(common)} documents read by both, {len(ours_read - dt_read)} by ours only, "
-          f"{len(dt_read - ours_read)} by datatrove only (ours: HTTP 200 + Content-Type; datatrove: any status + libmagic)")
+          f"{len(dt_read - ours_read)} by datatrove only (ours: {reader_rules()}; datatrove: any status + libmagic)")
     result["readers"] = {"both": len(common), "ours_only": sorted(ours_read - dt_read), "datatrove_only": sorted(dt_read - ours_read)}
     timeouts = {"ours": next((st["dropped"].get("timeout", 0) for st in ours["per_step"] if st["name"] == "trafilatura"), 0)}
     for dedup, dt in dts.items():

@@ -6,9 +6,10 @@ pages in a seeded order. Each record is its original bytes, with one change: a f
 ``WARC-Record-ID`` (a UUID derived from the original id, the file and the position), so that every
 document of the corpus has its own id and the two pipelines can be compared record by record. Each
 record is its own gzip member (Common Crawl's layout; a concatenation of gzip members is a valid
-``.warc.gz``). Only response records are written (no request/metadata records) and only pages both
-readers accept (ours: status 200 and HTML by WARC-Identified-Payload-Type or Content-Type;
-datatrove: HTML by WARC-Identified-Payload-Type or libmagic), so both pipelines read the same documents.
+``.warc.gz``). Only response records are written (no request/metadata records) and only pages that
+both readers accept under either rule set (status 200 and HTML by WARC-Identified-Payload-Type or
+Content-Type, the warc_reader's defaults; datatrove/FineWeb, which fineweb.yaml's reader follows: any
+status, HTML by WARC-Identified-Payload-Type or libmagic), so both pipelines read the same documents.
 
 Pages repeat (the real files hold ~150 such pages): trafilatura's ``deduplicate=True`` would strip
 repeated paragraphs, so run both sides with deduplicate off on this corpus.

@@ -36,9 +36,16 @@ fineweb_duplicate_lines   a good article with an ad marker or pull quote repeate
 fineweb_list              an index of three-word entries, one per line             quality/fineweb_quality
 blocked_url               good article on a UT1-listed domain / banned URL word    url_filter
 non_html                  png, pdf, plain text, javascript payloads                reader:non_html
-redirect, not_found       301/302 with Location, 404 with an HTML body             reader:non_200
+redirect                  301/302 with Location and a one-line "moved" body        quality/gopher_repetition
+not_found                 404 with a soft-404 HTML page                            quality/gopher_quality
 damaged_record            one response whose gzip member is corrupt                reader:damaged_record
 ========================  =======================================================  ==============================
+
+FineWeb's reader (datatrove's WarcReader) reads every HTTP status, and so does
+``pipelines/fineweb.yaml`` (``statuses: any``): the redirects and 404s are read and dropped by the
+filters, like any short page. A reader with ``statuses: [200]`` (the warc_reader's default) drops
+them instead, as ``non_200``: the cases of ``NON_200_CASES``, whose ``http_status`` is not 200.
+Every record carries WARC-Identified-Payload-Type, so the reader's ``mime_fallback`` never applies.
 
 The C4 and FineWeb pages pass the URL filter, language identification and both Gopher filters;
 C4 (``filter_no_terminal_punct=False``) drops ``c4_lorem_ipsum`` and ``c4_curly_bracket`` as a
@@ -80,6 +87,7 @@ from typing import Any
 __all__ = [
     "CASES",
     "EXPECTED_VALUES",
+    "NON_200_CASES",
     "QUALITY_CASES",
     "article_text",
     "shingle_jaccard",
@@ -101,6 +109,8 @@ CASES = (
     "fineweb_no_punctuation", "fineweb_short_lines", "fineweb_duplicate_lines", "fineweb_list",
     "blocked_url", "non_html", "redirect", "not_found", "damaged_record",
 )
+# The cases served with an HTTP status other than 200 (a status-200-only reader drops them as non_200).
+NON_200_CASES = ("redirect", "not_found")
 # The quality filter that drops each planted C4 / FineWeb case.
 QUALITY_CASES = {
     "c4_lorem_ipsum": "c4_quality", "c4_curly_bracket": "c4_quality", "c4_javascript": "c4_quality",
@@ -113,7 +123,7 @@ SHINGLE_WORDS = 5
 NEAR_DUPLICATE_MIN_JACCARD = 0.86
 SIMILAR_JACCARD = (0.3, 0.6)
 EXPECTED_VALUES = (
-    "kept", "reader:non_html", "reader:non_200", "reader:damaged_record",
+    "kept", "reader:non_html", "reader:damaged_record",
     "url_filter", "language", "extraction", "quality",
 )
 
@@ -1991,14 +2001,17 @@ class _Planner:
                 body = (f'<html><head><title>{status} {text}</title></head><body><h1>{text}</h1>'
                         f'<p>The document has moved <a href="{target}">here</a>.</p></body></html>\n')
                 page = _Page(case="redirect", url=f"http://{site.host}/{_slug(title)}", status=status,
-                             body=body.encode(), location=target, expected="reader:non_200",
+                             body=body.encode(), location=target, expected="quality",
+                             # so few words that its top 2-gram is over 20% of the characters (Gopher top_2_gram)
+                             expected_step="gopher_repetition",
                              key=self._next_key())
             else:
                 html_text = _render_page(pr, site, "Page not found", _soft404_main(pr),
                                          related=self._related(pr, None, "en"), meta_charset="html5",
                                          date_text="2024-01-01", author=None, with_article=False)
                 page = _Page(case="not_found", url=f"https://{site.host}/{_slug(title)}-{pr.randrange(10, 99)}",
-                             status=404, body=html_text.encode(), expected="reader:non_200", key=self._next_key())
+                             status=404, body=html_text.encode(), expected="quality", expected_step="gopher_quality",
+                             key=self._next_key())  # like the soft 404s of boilerplate_only
             self.pages.append(page)
 
         seen: set[str] = set()

@@ -18,7 +18,6 @@ from typing import Any
 
 from curation.config import StageSpec, stage_from_dict
 from curation.document import Document
-from curation.errors import InputError
 from curation.io.fs import RetryingReader, atomic_write_bytes, join, list_files
 from curation.io.parquet import read_documents, write_documents
 from curation.io.reader import WarcReader
@@ -33,6 +32,8 @@ class ShardTask:
     shard: str  # output name, stable across runs
     input: str  # a WARC file (extract) or the previous stage's Parquet shard
     output_dir: str  # OUTPUT/<stage>
+    part: int = 0  # extract: this shard reads the records whose index is part modulo parts
+    parts: int = 1
 
     @property
     def shard_url(self) -> str:
@@ -97,9 +98,9 @@ def _instrumented(step: PipelineStep, upstream: Iterable[Document], st: StepStat
         yield doc
 
 
-def _read_warc(reader: WarcReader, url: str, st: StepStats) -> Iterator[Document]:
-    with RetryingReader(url, on_retry=lambda: st.count("io_retries")) as stream:
-        docs = reader.read(stream, url, st)
+def _read_warc(reader: WarcReader, task: ShardTask, st: StepStats) -> Iterator[Document]:
+    with RetryingReader(task.input, on_retry=lambda: st.count("io_retries")) as stream:
+        docs = reader.read(stream, task.input, st, task.part, task.parts)
         while True:
             t0 = clock()
             try:
@@ -109,8 +110,6 @@ def _read_warc(reader: WarcReader, url: str, st: StepStats) -> Iterator[Document
                 break
             st.seconds += clock() - t0
             yield doc
-    if st.docs_in and st.docs_in == sum(n for r, n in st.dropped.items() if r.startswith("damaged:")):
-        raise InputError(f"{url}: no readable WARC record in this file ({dict(st.dropped)})")
 
 
 def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
@@ -120,7 +119,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     steps = _steps(json.dumps(stage.to_dict()), stage.name)
     stats = [StepStats(s.label, bins=dict(s.histograms)) for s in steps]
     if stage.name == "extract":
-        docs: Iterable[Document] = _read_warc(steps[0], task.input, stats[0])  # type: ignore[arg-type]
+        docs: Iterable[Document] = _read_warc(steps[0], task, stats[0])  # type: ignore[arg-type]
         rest = list(zip(steps[1:], stats[1:]))
     else:
         docs = read_documents(task.input)
@@ -137,5 +136,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
         "documents": written,
         "stats": stage_stats.to_dict(),
     }
+    if task.parts > 1:
+        marker["part"] = [task.part, task.parts]
     atomic_write_bytes(task.done_url, json.dumps(marker, ensure_ascii=False).encode())
     return marker

@@ -55,12 +55,30 @@ _cached_chars = 0
 counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "cache_clears": 0}
 
 
+def _import_spacy():
+    """``import spacy``, without letting its thinc import torch where torch is installed (the trainer
+    extra): torch costs a second per worker process and tokenizing never touches it."""
+    import sys
+
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
+
+
 class _Spacy:
     """The spaCy objects, built once per process by ``spacy_objects()``."""
 
     def __init__(self) -> None:
         import ahocorasick
-        import spacy
+
+        spacy = _import_spacy()
         from spacy.attrs import IS_PUNCT, ORTH
         from spacy.tokenizer import Tokenizer
 
@@ -118,6 +136,10 @@ class _Spacy:
                 self.effectful_automaton.add_word(s, i)
         if len(self.effectful_automaton):
             self.effectful_automaton.make_automaton()
+        # Plain words are tokenized without asking spaCy (_plain_tokens): that holds only while no
+        # matcher pattern that changes tokens is made of letters or digits alone.
+        self.plain_words = all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
+        self.rules = frozenset(rules)
         # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
         sentencizer = self.nlp.get_pipe("sentencizer")
         self.punct_chars = frozenset(sentencizer.punct_chars)
@@ -270,10 +292,60 @@ def _starts(chunks: list[str]) -> list[int]:
     return starts
 
 
+# A mark after a word of letters that spaCy's English suffix rules always split off, and one before
+# it that its prefix rules always split off. "." only after an ASCII lowercase letter: after other
+# letters its rule depends on the script. Checked against spaCy on every chunk of the real pages
+# and on random words of letters from all of Unicode (tests/test_filters_words.py).
+PLAIN_TAILS = frozenset(',;:\'?)!’"،。”，]۔…')
+PLAIN_HEADS = frozenset('"(\'“’‘[,')
+
+
+def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
+    """spaCy's tokens of a chunk that is a word of letters (or digits) alone, or a word of letters
+    with one mark from PLAIN_TAILS after it or PLAIN_HEADS before it; None for any other chunk.
+
+    Such a chunk meets no other prefix, suffix or infix rule, so only special cases ("cannot",
+    "gonna", "Mr.") and matcher patterns can change its tokens: those chunks get None too."""
+    if chunk in sp.rules:
+        return None
+    if chunk.isalpha() or chunk.isdigit():
+        return (chunk,)
+    if len(chunk) < 2:
+        return None
+    last = chunk[-1]
+    if last in PLAIN_TAILS or (last == "." and "a" <= chunk[-2] <= "z"):
+        core, toks = chunk[:-1], (chunk[:-1], last)
+    elif chunk[0] in PLAIN_HEADS:
+        core, toks = chunk[1:], (chunk[0], chunk[1:])
+    else:
+        return None
+    if not core.isalpha() or core in sp.rules:
+        return None
+    if sp.has_effectful_match(list(toks)):
+        return None  # the tokens hold a matcher pattern that changes them
+    return toks
+
+
 def _fill(sp: _Spacy, missing: list[str]) -> None:
     """Tokenize the chunks in ``missing`` (distinct, not cached) and cache them."""
     global _cached_chars
     counters["chunk_misses"] += len(missing)
+    if sp.plain_words:  # most chunks are a word, alone or with one punctuation mark (see _plain_tokens)
+        rest = []
+        for chunk in missing:
+            toks = _plain_tokens(sp, chunk)
+            if toks is None:
+                rest.append(chunk)
+                continue
+            _TOK[chunk] = toks
+            _cached_chars += len(chunk)
+            if toks[0] in sp.pair_right:
+                _FIRST[chunk] = toks[0]
+            if toks[-1] in sp.pair_left:
+                _LAST[chunk] = toks[-1]
+        missing = rest
+        if not missing:
+            return
     joined = "\n".join(missing)
     starts = _starts(missing)
     # chunks holding the string of an effectful pattern: only their tokens before the matcher

@@ -35,6 +35,10 @@ def test_the_fineweb_pipeline_loads():
         ("stages: [1, 2\n", ["not valid YAML"]),
         ("stages:\n  extract:\n    - warc_reader: {}\n  dedup:\n    - exact_dedup: {on: [txt]}\n", ["'exact_dedup'", "key 'on", "txt"]),
         ("name: x\nstages:\n  extract:\n    - warc_reader: {}\nworkers: 3\n", ["unknown top-level key", "workers"]),
+        ("stages:\n  extract:\n    - warc_reader: {statuses: all}\n", ["'warc_reader'", "key 'statuses'", "'any' or a list of HTTP status codes", "'all'"]),
+        ("stages:\n  extract:\n    - warc_reader: {statuses: [200, ok]}\n", ["key 'statuses'", "integers from 100 to 599", "[200, 'ok']"]),
+        ("stages:\n  extract:\n    - warc_reader: {statuses: []}\n", ["key 'statuses'", "'any' or a list of HTTP status codes"]),
+        ("stages:\n  extract:\n    - warc_reader: {mime_fallback: magic}\n", ["'warc_reader'", "key 'mime_fallback'", "'http' or 'libmagic'", "'magic'"]),
     ],
 )
 def test_bad_pipeline_files_name_the_problem(tmp_path, body, expected):
@@ -59,6 +63,23 @@ def test_cli_reports_a_bad_pipeline_in_one_line_without_traceback(tmp_path):
 def test_cli_reports_missing_input_in_one_line(tmp_path):
     proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"), timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
+
+
+def test_the_fineweb_pipeline_reads_as_datatrove_does():
+    """FineWeb's reader reads every HTTP status and types untyped records with libmagic."""
+    reader = load_pipeline(ROOT / "pipelines" / "fineweb.yaml").stage("extract").steps[0].params
+    assert (reader.statuses, reader.mime_fallback) == ("any", "libmagic")
+
+
+@pytest.mark.parametrize("body, statuses, mime_fallback", [
+    ("{}", [200], "http"),  # the defaults
+    ("{statuses: any, mime_fallback: libmagic}", "any", "libmagic"),
+    ("{statuses: [200, 404]}", [200, 404], "http"),
+])
+def test_reader_statuses_and_mime_fallback(tmp_path, body, statuses, mime_fallback):
+    path = write(tmp_path, f"stages:\n  extract:\n    - warc_reader: {body}\n")
+    params = load_pipeline(path).stage("extract").steps[0].params
+    assert (params.statuses, params.mime_fallback) == (statuses, mime_fallback)
 
 
 def test_on_and_off_are_plain_keys_not_yaml_1_1_booleans(tmp_path):

@@ -163,3 +163,64 @@ def test_cache_bounds_keep_answers(monkeypatch):
         assert W.count_sentences(text) == ref_sentences(text)
     assert W.counters["cache_clears"] > before
     assert len(W._TOK) < 200
+
+
+def _spacy_tokens(chunk: str) -> tuple[str, ...]:
+    """The chunk's tokens from spaCy itself (datatrove's pipeline, whitespace tokens dropped)."""
+    return tuple(ref_words(chunk))
+
+
+_LETTERS = [chr(c) for c in range(0x20000) if chr(c).isalpha()]
+_ASCII = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _plain_candidates(rng: random.Random, n: int) -> list[str]:
+    """Words of letters (all of Unicode, and ASCII) and digits, bare or with each mark the fast path
+    knows before or after them, plus special-case words ("cannot", "Mr") the fast path must refuse."""
+    specials = [s for s in W.spacy_objects().rules if s.strip(".'’").isalpha()][:300]
+    out = []
+    for _ in range(n):
+        core = "".join(rng.choice(_LETTERS if rng.random() < 0.4 else _ASCII) for _ in range(rng.randint(1, 9)))
+        if rng.random() < 0.15:
+            core = rng.choice(specials).strip(".'’") or core
+        if rng.random() < 0.05:
+            core = str(rng.randint(0, 10**6))
+        kind = rng.random()
+        if kind < 0.3:
+            out.append(core)
+        elif kind < 0.8:
+            out.append(core + rng.choice(sorted(W.PLAIN_TAILS) + ["."] * 8))
+        else:
+            out.append(rng.choice(sorted(W.PLAIN_HEADS)) + core)
+    return out
+
+
+def test_plain_chunks_take_spacys_tokens():
+    """The fast path for plain words (no spaCy call) gives spaCy's tokens, and refuses what it must."""
+    sp = W.spacy_objects()
+    chunks = _plain_candidates(random.Random(7), 20_000)
+    taken = refused = 0
+    for chunk in chunks:
+        toks = W._plain_tokens(sp, chunk)
+        if toks is None:
+            refused += 1
+            continue
+        taken += 1
+        assert toks == _spacy_tokens(chunk), chunk
+    assert taken > 15_000 and refused > 100  # both branches are exercised
+    for chunk in ["cannot", "cannot,", "Mr.", "e.", "gonna!", "(cannot", "don't"]:
+        assert W._plain_tokens(sp, chunk) is None, chunk  # special cases and other marks: spaCy decides
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_plain_chunks_of_the_real_pages(real_samples):
+    sp = W.spacy_objects()
+    chunks = sorted({c for s in real_samples for c in s.text.split()})
+    taken = 0
+    for chunk in chunks:
+        toks = W._plain_tokens(sp, chunk)
+        if toks is not None:
+            taken += 1
+            assert toks == _spacy_tokens(chunk), chunk
+    assert taken > len(chunks) // 2

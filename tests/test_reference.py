@@ -8,11 +8,13 @@ does: with FineWeb's ``deduplicate=True`` what a page keeps depends on which pag
 extracted before it. Every disagreement is printed with its URL, the side that kept it and its
 likely cause (``pytest -s`` or the failure message shows them).
 
-The readers differ by design, and on the real files that alone costs ~9 points of raw agreement
-(3 of 34 kept documents): ours reads only HTTP-200 responses (datatrove keeps two 404 pages), and
-takes the HTML type from WARC-Identified-Payload-Type else the HTTP Content-Type, where datatrove
-sniffs the body with libmagic (which calls one real page application/javascript). So the 99% is
-asserted on the documents both readers read; the raw agreement is printed beside it.
+The 99% is asserted on every kept document (raw |A∩B|/|A∪B|): pipelines/fineweb.yaml sets our
+reader to datatrove's rules (``statuses: any``: every HTTP status, as datatrove never looks at it;
+``mime_fallback: libmagic``: where a record has no WARC-Identified-Payload-Type, libmagic on the
+decoded body decides). With the warc_reader's defaults (status 200 only, the HTTP Content-Type)
+the real files lose 3 of 34 kept documents to the reader alone (two 404 pages on archive.org
+hosts, one page libmagic calls application/javascript). The agreement on the documents both
+readers read is printed beside it.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def test_kept_documents_agree_with_datatrove(shared_data, tmp_path):
         f"read: ours {ours['documents_read']} HTML documents, datatrove {theirs['documents_read']}; both readers {len(common)}",
         f"kept: ours {cmp['ours']}, datatrove {cmp['theirs']}, both {cmp['both']}; raw agreement |A∩B|/|A∪B| = "
         f"{cmp['both']}/{cmp['union']} = {100 * cmp['jaccard']:.1f}%; identical text in {cmp['same_text']}/{cmp['both']}",
-        f"agreement on the documents both readers read: {cmp_common['both']}/{cmp_common['union']} = {100 * cmp_common['jaccard']:.1f}%",
+        f"  (extra) agreement on the documents both readers read: {cmp_common['both']}/{cmp_common['union']} = {100 * cmp_common['jaccard']:.1f}%",
     ]
     for r in rows:
         where = "both readers read it" if r["id"] in common else "only one reader reads it"
@@ -63,4 +65,4 @@ def test_kept_documents_agree_with_datatrove(shared_data, tmp_path):
         lines.append(f"      cause: {r.get('cause')}")
     report = "\n".join(lines)
     print(report)
-    assert cmp_common["jaccard"] >= MIN_AGREEMENT, report
+    assert cmp["jaccard"] >= MIN_AGREEMENT, report

@@ -21,6 +21,7 @@ from curation.sample import (
     CASES,
     EXPECTED_VALUES,
     NEAR_DUPLICATE_MIN_JACCARD,
+    NON_200_CASES,
     QUALITY_CASES,
     SIMILAR_JACCARD,
     generate_sample,
@@ -438,7 +439,8 @@ def test_labels_match_the_reference_filters(sample, parsed, reference):
     for r in manifest["records"]:
         if r["expected"].startswith("reader:"):
             continue
-        assert r["http_status"] == 200 and r["content_type"] in HTML_TYPES
+        # FineWeb's reader reads every HTTP status: redirects and 404s meet the filters like any page
+        assert (r["http_status"] != 200) == (r["case"] in NON_200_CASES) and r["content_type"] in HTML_TYPES
         name, off, h, status, hh, body = got[r["id"]]
         html = decode_html(hh, body)
         outcome, step, info = reference_outcome(reference, r["id"], r["url"], html)
@@ -478,20 +480,46 @@ def test_labels_match_the_reference_filters(sample, parsed, reference):
 
 
 def test_reader_cases_are_what_a_reader_drops(sample, parsed):
+    from curation.io.reader import libmagic
+
     folder, manifest = sample
     got, _ = parsed
     for r in manifest["records"]:
         if r["case"] == "damaged_record":
             continue
         name, off, h, status, hh, body = got[r["id"]]
+        # libmagic (FineWeb's reader, without WARC-Identified-Payload-Type) agrees with the label
+        assert (libmagic().from_buffer(body) in HTML_TYPES) == (r["content_type"] in HTML_TYPES), r["url"]
         if r["expected"] == "reader:non_html":
             assert h["warc-identified-payload-type"] not in HTML_TYPES and status == 200
-        elif r["expected"] == "reader:non_200":
-            assert status != 200 and h["warc-identified-payload-type"] == "text/html"
         else:
-            assert status == 200 and h["warc-identified-payload-type"] == "text/html"
+            # redirects and 404s: HTML with another status, dropped as non_200 by a status-200-only reader
+            assert (status != 200) == (r["case"] in NON_200_CASES) and h["warc-identified-payload-type"] == "text/html"
             html = decode_html(hh, body)
             assert "<html" in html
             if r["charset"] not in (None, "utf-8"):
                 with pytest.raises(UnicodeDecodeError):
                     body.decode("utf-8")
+
+
+def test_datatrove_reader_reads_every_page_not_labelled_reader(sample):
+    """FineWeb's own reader (datatrove's process_record on warcio) turns exactly the records whose
+    label is not ``reader:*`` into documents: the redirects and 404s included, the non-HTML not."""
+    pytest.importorskip("warcio")
+    from warcio.archiveiterator import ArchiveIterator
+
+    from datatrove.pipeline.readers.warc import process_record
+
+    folder, manifest = sample
+    read, labelled = set(), set()
+    for r in manifest["records"]:
+        if r["case"] == "damaged_record":
+            continue
+        if not r["expected"].startswith("reader:"):
+            labelled.add(r["id"])
+        member = (folder / r["file"]).read_bytes()[r["offset"]:r["offset"] + r["length"]]
+        for rec in ArchiveIterator(io.BytesIO(member)):
+            if process_record(rec):
+                read.add(rec.rec_headers.get_header("WARC-Record-ID"))
+    assert read == labelled
+    assert {r["case"] for r in manifest["records"] if r["http_status"] != 200 and r["id"] in read} == set(NON_200_CASES)

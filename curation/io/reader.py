@@ -1,19 +1,29 @@
 """The first step of the extract stage: WARC records -> HTML documents.
 
-Only ``response`` records with HTTP status 200 and an HTML payload become documents; every other
-record is counted by reason (``request_record``, ``non_200``, ``non_html``, ``too_large``,
-``undecodable``, ``damaged:<what>`` ...), so the statistics account for every record in a file.
+Only ``response`` records with an accepted HTTP status (``statuses``: 200 by default, or ``any``)
+and an HTML payload become documents; every other record is counted by reason (``request_record``,
+``non_200``, ``non_html``, ``too_large``, ``undecodable``, ``damaged:<what>`` ...), so the
+statistics account for every record in a file.
+
+A payload is HTML when its WARC-Identified-Payload-Type is one of ``content_types``. Records
+without that header (older crawls, wget) are decided by ``mime_fallback``: ``http`` takes the HTTP
+Content-Type, else a look at the first bytes of the body; ``libmagic`` does what datatrove's
+WarcReader (FineWeb's) does: libmagic on the body as warcio's ``content_stream()`` gives it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Literal
+
+from pydantic import field_validator
 
 from curation.document import Document
+from curation.errors import CurationError, InputError
 from curation.io.warc import WarcProblem, WarcRecord, iter_warc
 from curation.stats import StepStats
 from curation.step import PipelineStep, StepParams, register
@@ -25,9 +35,28 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.
 
 class WarcReaderParams(StepParams):
     content_types: list[str] = ["text/html", "application/xhtml+xml"]
-    statuses: list[int] = [200]
+    # HTTP statuses read; the others are counted as non_200. "any": every status (datatrove/FineWeb).
+    statuses: list[int] | Literal["any"] = [200]
+    # What decides "HTML" for a record without WARC-Identified-Payload-Type: "http" = the HTTP
+    # Content-Type, else a look at the body's first bytes; "libmagic" = libmagic on the decoded body,
+    # as datatrove's WarcReader does (needs python-magic and the system libmagic).
+    mime_fallback: Literal["http", "libmagic"] = "http"
     max_html_bytes: int = 5_000_000  # larger pages are counted as too_large, not extracted
     max_record_bytes: int = 64 << 20  # larger records are skipped without being read into memory
+
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _statuses(cls, v):
+        usage = "'any' or a list of HTTP status codes such as [200]"
+        if isinstance(v, str):
+            if v != "any":
+                raise ValueError(f"expected {usage}")
+            return v
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ValueError(f"expected {usage}")
+        if not all(isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in v):
+            raise ValueError(f"expected {usage} (status codes are integers from 100 to 599)")
+        return list(v)
 
 
 @register
@@ -37,10 +66,27 @@ class WarcReader(PipelineStep):
     name = "warc_reader"
     Params = WarcReaderParams
 
-    def read(self, stream: BinaryIO, path: str, stats: StepStats) -> Iterator[Document]:
+    def preflight(self) -> None:
+        if self.params.mime_fallback == "libmagic":
+            libmagic()  # one line naming what is missing, before any work
+
+    def read(self, stream: BinaryIO, path: str, stats: StepStats, part: int = 0, parts: int = 1) -> Iterator[Document]:
+        """The documents of one WARC file, or of its part ``part`` of ``parts``: every ``parts``-th
+        response record starting at the ``part``-th (each part still decompresses the whole file, so
+        only files much larger than a task's fair share are split)."""
         p: WarcReaderParams = self.params
         gzipped = path.lower().endswith(".gz")
+        records = damaged = responses = 0  # in the whole file, every part: a file with no readable record fails
         for item in iter_warc(stream, gzipped, p.max_record_bytes):
+            records += 1
+            damaged += isinstance(item, WarcProblem)
+            # responses are dealt out in turn (record types come in cycles: counting every record
+            # would give one part all of them); other records by their index in the file
+            is_response = isinstance(item, WarcRecord) and item.type == "response"
+            slot = responses if is_response else records
+            responses += is_response
+            if slot % parts != part:
+                continue
             stats.docs_in += 1
             if isinstance(item, WarcProblem):
                 log.warning("%s: byte %d: %s (%s)", path, item.offset, item.reason, item.detail)
@@ -53,6 +99,8 @@ class WarcReader(PipelineStep):
                 stats.docs_out += 1
                 stats.chars_out += len(doc.text)
                 yield doc
+        if records and records == damaged:
+            raise InputError(f"{path}: no readable WARC record in this file ({dict(stats.dropped)})")
 
     def _document(self, record: WarcRecord, path: str, stats: StepStats) -> Document | None:
         p: WarcReaderParams = self.params
@@ -72,11 +120,14 @@ class WarcReader(PipelineStep):
             stub.text = str(e)
             stats.drop(stub, "bad_http_response")
             return None
-        if status not in p.statuses:
+        if p.statuses != "any" and status not in p.statuses:
             stats.drop(stub, "non_200")
             return None
-        mime = h.get("warc-identified-payload-type") or http_headers.get("content-type", "").split(";")[0]
-        mime = mime.strip().lower() or sniff_mime(body)
+        mime = h.get("warc-identified-payload-type", "").strip().lower()
+        if not mime and p.mime_fallback == "libmagic":
+            mime = libmagic().from_buffer(warcio_content(body, http_headers))
+        elif not mime:
+            mime = http_headers.get("content-type", "").split(";")[0].strip().lower() or sniff_mime(body)
         if mime not in p.content_types:
             stats.drop(stub, "non_html")
             return None
@@ -157,6 +208,120 @@ def dechunk(body: bytes) -> bytes:
             return b"".join(out)
         out.append(body[nl + 2 : nl + 2 + size])
         pos = nl + 2 + size + 2
+
+
+_WARCIO_BLOCK = 16384  # warcio.utils.BUFF_SIZE: warcio reads (and decompresses) in blocks of this size
+
+
+def warcio_content(body: bytes, headers: dict[str, str]) -> bytes:
+    """The HTTP body as warcio's ``ArcWarcRecord.content_stream().read()`` gives it (warcio 1.8),
+    i.e. the bytes datatrove's WarcReader sniffs with libmagic and decodes.
+
+    Like warcio: de-chunked only when Transfer-Encoding is exactly ``chunked``, falling back to the
+    raw bytes from the first chunk header that does not parse; Content-Encoding ``gzip``,
+    ``deflate`` (zlib, else raw deflate) and ``br`` undone (any other value, ``x-gzip`` included,
+    left alone); a body that does not decompress from its start passed on as it is, and a failure
+    after some output ends it; nothing after the end of the compressed stream. (warcio's ``br``
+    decoder fails outright with brotli >= 1.1, which datatrove's reader does not survive; here it
+    simply decodes.) ``decode_transfer`` is the strict version used for the HTML itself.
+    """
+    encoding = headers.get("content-encoding", "").lower()
+    blocks = _warcio_chunks(body) if headers.get("transfer-encoding") == "chunked" else _warcio_blocks(body)
+    if encoding not in ("gzip", "deflate", "br"):
+        return b"".join(blocks)
+    return _warcio_decompress(blocks, encoding)
+
+
+def _warcio_blocks(data: bytes) -> Iterator[bytes]:
+    for i in range(0, len(data), _WARCIO_BLOCK):
+        yield data[i : i + _WARCIO_BLOCK]
+
+
+def _warcio_chunks(body: bytes) -> Iterator[bytes]:
+    """warcio's ChunkedDataReader, as the blocks it hands to its decompressor."""
+    pos, n = 0, len(body)
+    while pos < n:
+        nl = body.find(b"\n", pos, pos + 64)  # readline(64)
+        end = nl + 1 if nl >= 0 else min(pos + 64, n)
+        header, pos = body[pos:end], end
+        try:
+            if header[-2:] != b"\r\n":
+                raise ValueError
+            size = int(header[:-2].split(b";")[0], 16)
+            if size > 2**31:
+                raise ValueError
+        except ValueError:  # not chunked after all: the rest as it is, from this line on
+            yield header
+            yield from _warcio_blocks(body[pos:])
+            return
+        if size == 0:
+            if body[pos : pos + 2] != b"\r\n":
+                yield header
+                yield from _warcio_blocks(body[pos + 2 :])
+            return
+        data = body[pos : pos + size]
+        pos += len(data)
+        if len(data) < size:  # cut off in the middle of a chunk
+            yield data
+            return
+        if body[pos : pos + 2] != b"\r\n":  # no CRLF after the chunk: the rest as it is
+            yield header + data
+            yield from _warcio_blocks(body[pos + 2 :])
+            return
+        pos += 2
+        yield data
+
+
+def _warcio_decompress(blocks: Iterator[bytes], encoding: str) -> bytes:
+    """warcio's BufferedReader._decompress over the blocks."""
+    if encoding == "br":
+        import brotli
+
+        decomp = brotli.Decompressor()
+        decompress, finished = decomp.process, decomp.is_finished
+    else:
+        decomp = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+        decompress, finished = decomp.decompress, lambda: decomp.eof
+    out: list[bytes] = []
+    produced = 0
+    for block in blocks:
+        if decompress is None:
+            out.append(block)
+            continue
+        if finished():
+            break
+        try:
+            data = decompress(block)
+        except Exception:  # noqa: BLE001 - any decoder error, as warcio catches
+            if produced:
+                break  # warcio logs it and returns nothing more
+            if encoding == "deflate":  # warcio retries the first block as raw deflate, then gives up
+                encoding = "deflate_alt"
+                alt = zlib.decompressobj(-zlib.MAX_WBITS)
+                decompress, finished = alt.decompress, lambda: alt.eof
+                try:
+                    data = decompress(block)
+                except zlib.error:
+                    decompress, data = None, block
+            else:
+                decompress, data = None, block
+        out.append(data)
+        produced += len(data)
+    return b"".join(out)
+
+
+@functools.cache
+def libmagic():
+    """python-magic's Magic(mime=True) (what ``magic.from_buffer(..., mime=True)`` uses), loaded once per process."""
+    try:
+        import magic
+
+        return magic.Magic(mime=True)
+    except ImportError as e:  # python-magic missing, or the system libmagic it loads
+        raise CurationError(
+            f"warc_reader: mime_fallback: libmagic needs python-magic and the system libmagic "
+            f"(apt install libmagic1 / brew install libmagic): {e}"
+        ) from None
 
 
 def sniff_mime(body: bytes) -> str:
