@@ -293,16 +293,23 @@ def _starts(chunks: list[str]) -> list[int]:
 
 
 # A mark after a word of letters that spaCy's English suffix rules always split off, and one before
-# it that its prefix rules always split off. "." only after an ASCII lowercase letter: after other
-# letters its rule depends on the script. Checked against spaCy on every chunk of the real pages
-# and on random words of letters from all of Unicode (tests/test_filters_words.py).
+# it that its prefix rules always split off. "." only after an ASCII lowercase letter and the hyphen
+# infix only between ASCII letters: for other letters those rules depend on the script. Checked
+# against spaCy on every chunk of the real pages and on random words of letters from all of
+# Unicode (tests/test_filters_words.py).
 PLAIN_TAILS = frozenset(',;:\'?)!’"،。”，]۔…')
 PLAIN_HEADS = frozenset('"(\'“’‘[,')
+PLAIN_POSSESSIVES = ("'s", "’s", "'S", "’S")
+
+
+def _is_ascii_word(s: str) -> bool:
+    return s.isascii() and s.isalpha()
 
 
 def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
-    """spaCy's tokens of a chunk that is a word of letters (or digits) alone, or a word of letters
-    with one mark from PLAIN_TAILS after it or PLAIN_HEADS before it; None for any other chunk.
+    """spaCy's tokens of a plain chunk, without asking spaCy; None for any other chunk. Plain: a
+    word of letters (or digits) alone; a word of letters with one mark from PLAIN_TAILS after it,
+    one from PLAIN_HEADS before it, or a possessive 's after it; two ASCII words joined by a hyphen.
 
     Such a chunk meets no other prefix, suffix or infix rule, so only special cases ("cannot",
     "gonna", "Mr.") and matcher patterns can change its tokens: those chunks get None too."""
@@ -313,13 +320,20 @@ def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
     if len(chunk) < 2:
         return None
     last = chunk[-1]
-    if last in PLAIN_TAILS or (last == "." and "a" <= chunk[-2] <= "z"):
-        core, toks = chunk[:-1], (chunk[:-1], last)
+    if chunk.endswith(PLAIN_POSSESSIVES) and len(chunk) > 2:
+        cores, toks = (chunk[:-2],), (chunk[:-2], chunk[-2:])
+    elif last in PLAIN_TAILS or (last == "." and "a" <= chunk[-2] <= "z"):
+        cores, toks = (chunk[:-1],), (chunk[:-1], last)
     elif chunk[0] in PLAIN_HEADS:
-        core, toks = chunk[1:], (chunk[0], chunk[1:])
+        cores, toks = (chunk[1:],), (chunk[0], chunk[1:])
+    elif chunk.count("-") == 1:
+        a, _, b = chunk.partition("-")
+        if not (_is_ascii_word(a) and _is_ascii_word(b)):
+            return None
+        cores, toks = (a, b), (a, "-", b)
     else:
         return None
-    if not core.isalpha() or core in sp.rules:
+    if not all(c.isalpha() and c not in sp.rules for c in cores):
         return None
     if sp.has_effectful_match(list(toks)):
         return None  # the tokens hold a matcher pattern that changes them
