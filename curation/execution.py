@@ -334,6 +334,8 @@ def run_shard_stages(
     # Stages overlap: each is charged the time from the end of the one before to its own last shard.
     previous = started
     for k, st in enumerate(stages):
+        if k:  # a later stage's shards are those whose input exists: not those of a failed shard before
+            results[k].shards_total = len(set(plans[k]) & _done_shards(join(output, stages[k - 1].name)))
         _remove_leftovers(*filesystem(join(output, st.name)))  # what a worker killed mid-write left (Ray retried its shard)
         results[k].wall_seconds = max(finished_at[k] - previous, 0.0)
         previous = max(previous, finished_at[k])

@@ -135,9 +135,11 @@ def test_killed_driver_resumes_to_the_uninterrupted_output(sample_run, sample, t
 def test_a_killed_worker_is_retried_and_the_retry_is_counted(tmp_path):
     from curation.sample import generate_sample
 
-    manifest = generate_sample(tmp_path / "one-file", seed=0, files=1)  # one long shard
+    manifest = generate_sample(tmp_path / "one-file", seed=0, files=1)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "curation.cli", "run", str(FINEWEB), "--input", str(tmp_path / "one-file"), "--output", str(out), "--no-progress"]
+    # one worker: the file is split into parts, and the only worker running is the one whose attempt is recorded
+    cmd = [sys.executable, "-m", "curation.cli", "run", str(FINEWEB), "--input", str(tmp_path / "one-file"), "--output", str(out), "--no-progress",
+           "--workers", "1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     killed = None
     deadline = time.time() + 240
@@ -153,7 +155,8 @@ def test_a_killed_worker_is_retried_and_the_retry_is_counted(tmp_path):
     assert proc.returncode == 0, stderr
     assert ids_in(out / "filter") == by_expected(manifest)["kept"]  # nothing lost, nothing duplicated
     stats = load_run_stats(str(out))
-    assert stats["extract"].task_retries == 1
+    # the worker died mid-extract, or (a race: just after) mid-filter of the same shard: one retry
+    assert stats["extract"].task_retries + stats["filter"].task_retries == 1
     assert "1 task retries" in stdout
     assert not [p for p in out.rglob(".tmp-*")]
 
