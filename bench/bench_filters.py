@@ -150,6 +150,8 @@ def bench_url(samples) -> tuple[Row, str]:
     ref_load = time.perf_counter() - start
     ours = url.URLFilter()
     urls = url_list(samples)
+    ref.filter(reference_document("t", url=urls[0]))  # first calls build lazy state: not timed
+    ours.filter(Document(id="d", text="t", url=urls[0]))
     t_ref = t_ours = 0.0
     mismatches = 0
     for u in urls:

@@ -300,6 +300,7 @@ def _starts(chunks: list[str]) -> list[int]:
 PLAIN_TAILS = frozenset(',;:\'?)!’"،。”，]۔…')
 PLAIN_HEADS = frozenset('"(\'“’‘[,')
 PLAIN_POSSESSIVES = ("'s", "’s", "'S", "’S")
+_CLOCK = re.compile(r"[0-9]{1,2}(?::[0-9]{1,2}){1,2}(?:am|pm|AM|PM)?")  # 10:30, 10:19:42pm: one token
 
 
 def _is_ascii_word(s: str) -> bool:
@@ -309,13 +310,14 @@ def _is_ascii_word(s: str) -> bool:
 def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
     """spaCy's tokens of a plain chunk, without asking spaCy; None for any other chunk. Plain: a
     word of letters (or digits) alone; a word of letters with one mark from PLAIN_TAILS after it,
-    one from PLAIN_HEADS before it, or a possessive 's after it; two ASCII words joined by a hyphen.
+    one from PLAIN_HEADS before it, or a possessive 's after it; two ASCII words joined by a hyphen;
+    a clock time (10:30, 10:19:42pm).
 
     Such a chunk meets no other prefix, suffix or infix rule, so only special cases ("cannot",
     "gonna", "Mr.") and matcher patterns can change its tokens: those chunks get None too."""
     if chunk in sp.rules:
         return None
-    if chunk.isalpha() or chunk.isdigit():
+    if chunk.isalpha() or chunk.isdigit() or (chunk[0].isdigit() and _CLOCK.fullmatch(chunk)):
         return (chunk,)
     if len(chunk) < 2:
         return None

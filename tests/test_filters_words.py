@@ -185,6 +185,8 @@ def _plain_candidates(rng: random.Random, n: int) -> list[str]:
             core = rng.choice(specials).strip(".'’") or core
         if rng.random() < 0.05:
             core = str(rng.randint(0, 10**6))
+        if rng.random() < 0.05:  # clock times, alone (kind < 0.25) or with marks (refused)
+            core = ":".join(str(rng.randint(0, 99)) for _ in range(rng.randint(2, 3))) + rng.choice(["", "am", "PM"])
         kind = rng.random()
         if kind < 0.25:
             out.append(core)
