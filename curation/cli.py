@@ -37,6 +37,9 @@ def _run(args: argparse.Namespace) -> int:
     failed = [f for r in results for f in r.shards_failed]
     for r in results:
         print(f"{r.stage}: {r.shards_total} shards ({r.shards_skipped} already done), {len(r.shards_failed)} failed, {r.wall_seconds:.1f}s")
+    chained = [r.stage for r in results if r.after]
+    if chained:
+        print(f"({', '.join(chained)}: run shard by shard right after the stage before; the seconds are those after it ended)")
     if failed:
         print(f"error: {len(failed)} shard(s) failed; fix or remove their input and rerun (finished shards are kept)", file=sys.stderr)
         return EXIT_FAILED_SHARDS

@@ -80,6 +80,7 @@ class StageResult:
     shards_failed: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
     stats: StageStats | None = None
+    after: str | None = None  # the stage this one ran with, shard by shard (its wall time starts when that one ended)
 
 
 def connect_ray(address: str | None, workers: int | None) -> None:
@@ -286,7 +287,8 @@ def run_shard_stages(
         names = list(plans[-1]) + sorted(_done_shards(prev_dir) - set(plans[-1]))
         plans.append({n: ShardTask(stage.name, n, join(prev_dir, "shards", f"{n}.parquet"), join(output, stage.name)) for n in names})
     done = [_prepare_stage(st, list(plan.values()), join(output, st.name), force) for st, plan in zip(stages, plans)]
-    results = [StageResult(st.name, len(plan), len(set(plan) & d)) for st, plan, d in zip(stages, plans, done)]
+    results = [StageResult(st.name, len(plan), len(set(plan) & d), after=stages[k - 1].name if k else None)
+               for k, (st, plan, d) in enumerate(zip(stages, plans, done))]
     steps = [st.to_dict() for st in stages]
     chains = []
     for name in plans[-1]:  # the last stage's shards include every earlier stage's
