@@ -32,7 +32,7 @@ class ShardTask:
     shard: str  # output name, stable across runs
     input: str  # a WARC file (extract) or the previous stage's Parquet shard
     output_dir: str  # OUTPUT/<stage>
-    part: int = 0  # extract: this shard reads the records whose index is part modulo parts
+    part: int = 0  # extract: this shard reads every parts-th response record of the file, from the part-th
     parts: int = 1
 
     @property

@@ -309,7 +309,7 @@ def _is_ascii_word(s: str) -> bool:
 
 def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
     """spaCy's tokens of a plain chunk, without asking spaCy; None for any other chunk. Plain: a
-    word of letters (or digits) alone; a word of letters with one mark from PLAIN_TAILS after it,
+    word of letters (or ASCII digits) alone; a word of letters with one mark from PLAIN_TAILS after it,
     one from PLAIN_HEADS before it, or a possessive 's after it; two ASCII words joined by a hyphen;
     a clock time (10:30, 10:19:42pm).
 
@@ -317,7 +317,7 @@ def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
     "gonna", "Mr.") and matcher patterns can change its tokens: those chunks get None too."""
     if chunk in sp.rules:
         return None
-    if chunk.isalpha() or chunk.isdigit() or (chunk[0].isdigit() and _CLOCK.fullmatch(chunk)):
+    if chunk.isalpha() or (chunk.isascii() and (chunk.isdigit() or _CLOCK.fullmatch(chunk))):
         return (chunk,)
     if len(chunk) < 2:
         return None
