@@ -33,17 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 warnings.simplefilter("ignore")
 
 from bench import real_texts as corpus  # noqa: E402
-from bench.datatrove_filters import STAGE, reference_document, reference_filter, verdict  # noqa: E402
+from bench.datatrove_filters import STAGE, our_filters, reference_document, reference_filter, verdict  # noqa: E402
 from curation.document import Document  # noqa: E402
-from filters import c4, fineweb, gopher, language, pii, url, words  # noqa: E402
+from filters import pii, url, words  # noqa: E402
 
-OURS = {
-    "language": language.LanguageFilter,
-    "gopher_repetition": gopher.GopherRepetitionFilter,
-    "gopher_quality": gopher.GopherQualityFilter,
-    "c4_quality": c4.C4QualityFilter,
-    "fineweb_quality": fineweb.FineWebQualityFilter,
-}
+OURS = our_filters()
 
 
 def same(name: str, mine, theirs) -> bool:

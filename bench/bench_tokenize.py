@@ -239,7 +239,8 @@ def our_documents(tok_dir: Path) -> dict[str, list[np.ndarray]]:
     """Every document's tokens (without its EOS) per split, in stream order (= seeded key order)."""
     import pyarrow.parquet as pq
 
-    from curation.tokenization import SPLITS, load_manifest, row_group_array
+    from curation.tokenization import SPLITS
+    from curation.tokens import load_manifest, row_group_array
 
     manifest = load_manifest(str(tok_dir))
     docs: dict[str, list[np.ndarray]] = {}
@@ -302,7 +303,7 @@ def _timed(fn, min_seconds: float = 1.0) -> float:
 def read_parquet_tokens(paths: list[Path]) -> int:
     import pyarrow.parquet as pq
 
-    from curation.tokenization import row_group_array
+    from curation.tokens import row_group_array
 
     n = 0
     for p in paths:
@@ -328,7 +329,8 @@ def read_benchmark(tok_dir: Path, work: Path) -> list[dict[str, Any]]:
     """Single-core (use_threads=False) reads of the train shards, files in the page cache."""
     import pyarrow.parquet as pq
 
-    from curation.tokenization import export_bin, row_group_array
+    from curation.tokenization import export_bin
+    from curation.tokens import row_group_array
 
     paths = sorted((tok_dir / "train").glob("*.parquet"))
     bins = [b for b in export_bin(str(tok_dir), str(work / "bin")) if "/train_" in b]

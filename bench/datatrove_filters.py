@@ -89,6 +89,14 @@ def reference_tokenizer():
 STAGE = ("language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
 
 
+def our_filters() -> dict:
+    """Our filter class for each step of STAGE, from the step registry."""
+    import filters  # noqa: F401  (registers every filter step)
+    from curation.step import STEPS
+
+    return {name: STEPS[name] for name in STAGE}
+
+
 def _outcomes_key(samples) -> str:
     import hashlib
     import importlib.metadata as md

@@ -80,7 +80,6 @@ import math
 import os
 import struct
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Literal
 
@@ -94,7 +93,7 @@ from curation.execution import TASK_RETRIES, StageContext, StageResult, merge_st
 from curation.io.fs import atomic_write, atomic_write_bytes, exists, filesystem, join, list_files, read_bytes, with_retries
 from curation.resources import TaskMeter, worker_resource
 from curation.stats import StepStats
-from curation.tokens import MANIFEST_FORMAT, iter_row_groups, load_manifest, open_parquet, row_group_array, token_dtype
+from curation.tokens import MANIFEST_FORMAT, load_manifest, open_parquet, row_group_array, token_dtype
 from curation.step import PipelineStep, StepParams, register
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -49,12 +48,3 @@ def open_parquet(url: str, stack: contextlib.ExitStack):
     if "://" not in url or url.startswith("file://"):
         return pq.ParquetFile(path)
     return pq.ParquetFile(stack.enter_context(fs.open(path, "rb")))
-
-
-def iter_row_groups(shard_url: str) -> Iterator[np.ndarray]:
-    """The ``tokens`` of each row group of a shard, as (rows, seq_len + 1) arrays (zero-copy views)."""
-    with contextlib.ExitStack() as stack:
-        pf = open_parquet(shard_url, stack)
-        for i in range(pf.num_row_groups):
-            yield row_group_array(pf.read_row_group(i, columns=["tokens"], use_threads=False))
-

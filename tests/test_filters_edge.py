@@ -8,18 +8,12 @@ from hypothesis import strategies as st
 
 from curation.document import Document
 from curation.stats import StepStats
-from filters import c4, fineweb, gopher, language, pii
-from bench.datatrove_filters import reference_filter, run_reference, verdict
+from filters import language, pii
+from bench.datatrove_filters import our_filters, reference_filter, run_reference, verdict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-OURS = {
-    "language": language.LanguageFilter,
-    "gopher_repetition": gopher.GopherRepetitionFilter,
-    "gopher_quality": gopher.GopherQualityFilter,
-    "c4_quality": c4.C4QualityFilter,
-    "fineweb_quality": fineweb.FineWebQualityFilter,
-}
+OURS = our_filters()
 _refs: dict = {}
 _ours: dict = {}
 

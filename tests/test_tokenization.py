@@ -29,9 +29,9 @@ from curation.tokenization import (
     is_val,
     load_tokenizer,
     read_bin,
-    row_group_array,
     tokenizer_info,
 )
+from curation.tokens import row_group_array
 
 EOS = 50256
 WORDS = (
