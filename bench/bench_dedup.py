@@ -270,7 +270,7 @@ def run_datatrove(inp: Path, work: Path, tasks: int, workers: int, timeout: floa
 def compare_with_datatrove(root: Path, n_docs: int, workers: int) -> list[str]:
     import ray
 
-    from curation.execution import connect_ray
+    from curation.executor import connect_ray
 
     data = root / "vs_datatrove"
     shutil.rmtree(data, ignore_errors=True)
@@ -385,7 +385,7 @@ def scaling(root: Path, sizes: list[int], workers: int, bucket_rows: int, per_sh
         data = root / f"scale_{n_docs}"
         shutil.rmtree(data, ignore_errors=True)
         n, shards = write_corpus(data, n_docs, per_shard, seed=21)
-        from curation.execution import connect_ray
+        from curation.executor import connect_ray
 
         connect_ray(None, workers)  # a fresh Ray per size: worker processes start empty
         res = run_ours(data, DEFAULTS % f", bucket_rows: {bucket_rows}", workers)

@@ -133,7 +133,8 @@ def build_corpus(work: Path, target_tokens: int, n_shards: int, workers: int) ->
 
 def run_ours(work: Path, corpus_dir: Path, workers: int, settings: dict[str, Any]) -> tuple[float, float, Path]:
     from curation.config import load_pipeline
-    from curation.execution import connect_ray, run_pipeline
+    from curation.execution import run_pipeline
+    from curation.executor import connect_ray
 
     out = work / "ours"
     if out.exists():
@@ -239,7 +240,7 @@ def our_documents(tok_dir: Path) -> dict[str, list[np.ndarray]]:
     """Every document's tokens (without its EOS) per split, in stream order (= seeded key order)."""
     import pyarrow.parquet as pq
 
-    from curation.tokenization import SPLITS
+    from curation.tokenization.split import SPLITS
     from curation.tokens import load_manifest, row_group_array
 
     manifest = load_manifest(str(tok_dir))
@@ -268,7 +269,8 @@ def datatrove_documents(dt_dir: Path) -> list[np.ndarray]:
 
 def check_ids(docs: list, tok_dir: Path, dt_dir: Path, seed: int, val_fraction: float) -> dict[str, Any]:
     """Ours: document by document (the stream order is the key order); datatrove: as a multiset."""
-    from curation.tokenization import doc_key, encode, is_val
+    from curation.tokenization.split import doc_key, is_val
+    from curation.tokenization.tokenizer import encode
 
     expected = {d.id: np.asarray(ids, dtype=np.uint16) for d, ids in zip(docs, encode([d.text for d in docs]))}
     ours = our_documents(tok_dir)
@@ -315,7 +317,7 @@ def read_parquet_tokens(paths: list[Path]) -> int:
 
 
 def read_bin_tokens(paths: list[str]) -> int:
-    from curation.tokenization import read_bin
+    from curation.tokenization.export import read_bin
 
     n = 0
     for p in paths:
@@ -329,7 +331,7 @@ def read_benchmark(tok_dir: Path, work: Path) -> list[dict[str, Any]]:
     """Single-core (use_threads=False) reads of the train shards, files in the page cache."""
     import pyarrow.parquet as pq
 
-    from curation.tokenization import export_bin
+    from curation.tokenization.export import export_bin
     from curation.tokens import row_group_array
 
     paths = sorted((tok_dir / "train").glob("*.parquet"))
@@ -384,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
 
-    from curation.tokenization import load_tokenizer
+    from curation.tokenization.tokenizer import load_tokenizer
 
     corpus = build_corpus(work, args.tokens, args.shards, args.workers)
     docs = corpus["documents"]

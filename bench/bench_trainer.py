@@ -38,7 +38,9 @@ def synthetic_shards(out: Path, tokens: int, seq_len: int = 1024, shard_sequence
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.tokenization import TokenizeStep, shard_schema, tokenizer_info
+    from curation.tokenization.pack import shard_schema
+    from curation.tokenization.step import TokenizeStep
+    from curation.tokenization.tokenizer import tokenizer_info
 
     if (out / "manifest.json").exists():
         return out

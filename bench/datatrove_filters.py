@@ -91,10 +91,9 @@ STAGE = ("language", "gopher_repetition", "gopher_quality", "c4_quality", "finew
 
 def our_filters() -> dict:
     """Our filter class for each step of STAGE, from the step registry."""
-    import filters  # noqa: F401  (registers every filter step)
-    from curation.step import STEPS
+    from curation.registry import step_class
 
-    return {name: STEPS[name] for name in STAGE}
+    return {name: step_class(name) for name in STAGE}
 
 
 def _outcomes_key(samples) -> str:

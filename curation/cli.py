@@ -17,7 +17,8 @@ EXIT_USAGE = 2
 def _run(args: argparse.Namespace) -> int:
     from curation.config import load_pipeline
     from curation.execution import run_pipeline
-    from curation.summary import format_funnel, load_run_stats
+    from curation.layout import load_run_stats
+    from curation.summary import format_funnel
 
     config = load_pipeline(args.pipeline)
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
@@ -31,6 +32,7 @@ def _run(args: argparse.Namespace) -> int:
         force=args.force,
         limit=args.limit,
         progress=not args.no_progress,
+        executor=args.executor,
     )
     print()
     print(format_funnel(load_run_stats(args.output)))
@@ -47,7 +49,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from curation.summary import format_funnel, has_output, load_run_stats, to_json
+    from curation.layout import has_output, load_run_stats
+    from curation.summary import format_funnel, to_json
 
     if not has_output(args.output):
         raise CurationError(f"no curation output found in {args.output} (expected folders like {args.output}/extract)")
@@ -110,7 +113,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export_bin(args: argparse.Namespace) -> int:
-    from curation.tokenization import export_bin
+    from curation.tokenization.export import export_bin
 
     for url in export_bin(args.tokenize_dir, args.out, prefix=args.prefix):
         print(url)
@@ -154,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", required=True, help="output folder (local or s3://)")
     r.add_argument("--stages", help="comma-separated stages to run (default: all); a later stage reads the earlier stage's output")
     r.add_argument("--workers", type=int, help="concurrent tasks (default: all CPUs of the Ray cluster)")
+    r.add_argument("--executor", choices=("ray", "local"), default="ray",
+                   help="where tasks run: ray (default; embedded, or the cluster of --ray-address / RAY_ADDRESS) or local "
+                        "(one task at a time in this process: for debuggers and quick checks)")
     r.add_argument("--ray-address", help="existing Ray cluster (default: RAY_ADDRESS, else an embedded local Ray)")
     r.add_argument("--force", action="store_true", help="redo finished shards")
     r.add_argument("--limit", type=int, help="take only the first N input files")

@@ -27,10 +27,8 @@ import yaml
 from pydantic import ValidationError
 
 from curation.errors import ConfigError
-from curation.step import STEPS, PipelineStep, StepParams, load_all_steps
-
-# Stages in the order data flows; a pipeline lists a subset, in this order.
-STAGE_KINDS = ("extract", "filter", "dedup", "tokenize")
+from curation.registry import STAGE_ORDER, STAGES, STEPS, step_class
+from curation.step import PipelineStep, StepParams
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class StepSpec:
     params: StepParams
 
     def build(self) -> PipelineStep:
-        return STEPS[self.name](self.params, self.label)
+        return step_class(self.name)(self.params, self.label)
 
     def to_dict(self) -> dict[str, Any]:
         return {self.name: self.params.model_dump(mode="json")}
@@ -53,6 +51,9 @@ class StageSpec:
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s in self.steps]
+
+    def build_steps(self) -> tuple[PipelineStep, ...]:
+        return tuple(s.build() for s in self.steps)
 
     def fingerprint(self) -> str:
         """Changes whenever a step or a setting changes (recorded with each finished shard)."""
@@ -94,15 +95,16 @@ def _suggest(word: str, options: list[str]) -> str:
 
 
 def parse_step(entry: Any, where: str) -> tuple[str, type[PipelineStep], StepParams]:
-    steps = load_all_steps()
+    """A pipeline file's step entry -> (name, class, validated settings)."""
     if isinstance(entry, str):
         entry = {entry: {}}
     if not isinstance(entry, dict) or len(entry) != 1:
         raise ConfigError(f"{where}: a step must be a one-key mapping like `- language: {{languages: [en]}}`, got {entry!r}")
     (name, raw), = entry.items()
-    if name not in steps:
-        raise ConfigError(f"{where}: unknown step {name!r}{_suggest(name, list(steps))}; known steps: {', '.join(sorted(steps))}")
-    cls = steps[name]
+    try:
+        cls = step_class(name)
+    except KeyError:
+        raise ConfigError(f"{where}: unknown step {name!r}{_suggest(name, list(STEPS))}; known steps: {', '.join(sorted(STEPS))}") from None
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} {name!r}: settings must be a mapping, got {raw!r}")
@@ -119,6 +121,34 @@ def parse_step(entry: Any, where: str) -> tuple[str, type[PipelineStep], StepPar
                 problems.append(f"key {key!r}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError(f"{where} {name!r}: " + "; ".join(problems)) from None
     return name, cls, params
+
+
+def _whole_stage_steps(stage: str) -> list[str]:
+    """The registered whole-stage steps of ``stage`` (imports their modules: used in error messages only)."""
+    found = []
+    for name in STEPS:
+        cls = step_class(name)
+        if cls.kind == "stage" and cls.stage == stage:
+            found.append(name)
+    return found
+
+
+def check_step_kind(stage: str, position: int, name: str, cls: type[PipelineStep], where: str) -> None:
+    """A step may only stand where its kind runs: readers first, document steps in per-shard stages,
+    whole-stage steps in their own stage."""
+    kind = STAGES[stage]
+    if cls.kind == "stage" and cls.stage != stage:
+        raise ConfigError(f"{where}: {name!r} works on every shard of stage {cls.stage!r} at once and cannot run in stage {stage!r}; move it under `{cls.stage}:`")
+    if cls.kind not in kind.accepts:
+        if kind.per_shard:
+            raise ConfigError(f"{where}: stage {stage!r} takes readers and document steps; {name!r} is a {cls.kind} step")
+        per_shard = [s for s, k in STAGES.items() if k.per_shard]
+        raise ConfigError(
+            f"{where}: stage {stage!r} takes only its whole-stage steps ({', '.join(_whole_stage_steps(stage))}); "
+            f"{name!r} is a {cls.kind} step: put it in {' or '.join(repr(s) for s in per_shard)}"
+        )
+    if cls.kind == "reader" and position != 1:
+        raise ConfigError(f"{where}: {name!r} is a reader: it can only be the first step of a stage")
 
 
 def load_pipeline(path: str | Path) -> PipelineConfig:
@@ -139,13 +169,13 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: name, description, stages")
     stages_raw = doc.get("stages")
     if not isinstance(stages_raw, dict) or not stages_raw:
-        raise ConfigError(f"{path}: 'stages' must map stage names ({', '.join(STAGE_KINDS)}) to lists of steps")
+        raise ConfigError(f"{path}: 'stages' must map stage names ({', '.join(STAGE_ORDER)}) to lists of steps")
     order = [s for s in stages_raw]
     for s in order:
-        if s not in STAGE_KINDS:
-            raise ConfigError(f"{path}: unknown stage {s!r}{_suggest(s, list(STAGE_KINDS))}; stages are {', '.join(STAGE_KINDS)}")
-    if order != sorted(order, key=STAGE_KINDS.index):
-        raise ConfigError(f"{path}: stages must come in the order {', '.join(STAGE_KINDS)}; got {', '.join(order)}")
+        if s not in STAGES:
+            raise ConfigError(f"{path}: unknown stage {s!r}{_suggest(s, list(STAGE_ORDER))}; stages are {', '.join(STAGE_ORDER)}")
+    if order != sorted(order, key=STAGE_ORDER.index):
+        raise ConfigError(f"{path}: stages must come in the order {', '.join(STAGE_ORDER)}; got {', '.join(order)}")
     stages = []
     for stage_name, entries in stages_raw.items():
         if not isinstance(entries, list):
@@ -153,12 +183,18 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         specs: list[StepSpec] = []
         seen: dict[str, int] = {}
         for i, entry in enumerate(entries, 1):
-            name, cls, params = parse_step(entry, f"{path}: stage {stage_name!r}, step {i}")
+            where = f"{path}: stage {stage_name!r}, step {i}"
+            name, cls, params = parse_step(entry, where)
+            check_step_kind(stage_name, i, name, cls, where)
             seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1 and cls.kind == "stage":
+                raise ConfigError(f"{where}: {name!r} is listed twice; a whole-stage step runs once per stage")
             label = name if seen[name] == 1 else f"{name}#{seen[name]}"
             specs.append(StepSpec(name, label, params))
-        if stage_name == "extract" and (not specs or specs[0].name != "warc_reader"):
-            raise ConfigError(f"{path}: stage 'extract' must begin with the step `warc_reader`")
+        if not specs:
+            raise ConfigError(f"{path}: stage {stage_name!r} has no step")
+        if stage_name == "extract" and step_class(specs[0].name).kind != "reader":
+            raise ConfigError(f"{path}: stage 'extract' must begin with a reader such as `warc_reader` (it reads the input files)")
         stages.append(StageSpec(stage_name, tuple(specs)))
     return PipelineConfig(name=str(doc.get("name", Path(path).stem)), path=path, stages=tuple(stages))
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from curation.document import Document
 from curation.stats import StepStats
-from curation.step import PipelineStep, StepParams, register
+from curation.step import DocumentStep, StepParams
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ class TrafilaturaParams(StepParams):
     timeout: float = 1.0  # seconds per document (datatrove's default); 0 disables
 
 
-@register
-class TrafilaturaExtractor(PipelineStep):
+class TrafilaturaExtractor(DocumentStep):
     """HTML in ``doc.text`` -> main text. Drops: ``empty`` (nothing extracted), ``timeout``, ``error``."""
 
     name = "trafilatura"

@@ -10,7 +10,8 @@ from curation.errors import CurationError
 from curation.io.fs import join, list_files
 from curation.io.parquet import read_documents
 from curation.stats import StageStats, StepStats
-from curation.summary import funnel_rows, load_run_stats
+from curation.layout import load_run_stats
+from curation.summary import funnel_rows
 
 
 def find_step(stats: dict[str, StageStats], name: str) -> tuple[str, StepStats]:

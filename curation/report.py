@@ -38,7 +38,8 @@ import numpy as np
 from curation.errors import CurationError
 from curation.io.fs import atomic_write_bytes, exists, filesystem, join, list_files, read_bytes
 from curation.stats import StageStats
-from curation.summary import has_output, language_mix, load_run_stats, to_json
+from curation.layout import has_output, load_run_stats
+from curation.summary import language_mix, to_json
 
 LENGTH_SAMPLE_DOCS = 100_000  # documents whose text length is read, per stage
 LANGUAGE_SAMPLE_DOCS = 5_000  # documents re-identified when the language step kept no counters
@@ -456,9 +457,9 @@ def step_params(run: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[st
 def default_params(step: str) -> dict[str, Any]:
     """A step's default settings (for a run without ``run.json``)."""
     try:
-        from curation.step import load_all_steps
+        from curation.registry import step_class
 
-        return load_all_steps()[step].Params().model_dump(mode="json")
+        return step_class(step).Params().model_dump(mode="json")
     except Exception:  # an unknown step, or settings without defaults
         return {}
 

@@ -13,9 +13,10 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from curation.stats import StageStats
+if TYPE_CHECKING:  # kept light: the trainer's tokenizer loader uses worker_resource on a GPU image
+    from curation.stats import StageStats
 
 T = TypeVar("T")
 LOADS: Counter = Counter()
@@ -44,6 +45,8 @@ class TaskMeter:
         self.loads = Counter(LOADS)
 
     def stage_stats(self, stage: str, steps: list, shards: int = 1, **extra: Any) -> StageStats:
+        from curation.stats import StageStats
+
         now = resource.getrusage(resource.RUSAGE_SELF)
         return StageStats(
             stage=stage,

@@ -1,6 +1,6 @@
 """Run one stage on one shard: read, chain the steps lazily, write the shard, then mark it done.
 
-This is the unit of work a Ray task executes, and it knows nothing of Ray: tests and debuggers can
+This is what a task executes, and it knows nothing of Ray or of any executor: tests and debuggers
 call ``run_shard`` directly. A shard counts as finished only once its completion marker exists
 (``_done/<shard>.json``, written last and atomically, holding the shard's statistics), so a crash
 at any point leaves either a finished shard or one that the next run redoes from scratch.
@@ -11,47 +11,33 @@ from __future__ import annotations
 import functools
 import json
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from curation.config import StageSpec, stage_from_dict
 from curation.document import Document
-from curation.io.fs import RetryingReader, atomic_write_bytes, join, list_files
+from curation.io.fs import atomic_write_bytes, exists
 from curation.io.parquet import read_documents, write_documents
-from curation.io.reader import WarcReader
+from curation.layout import StageLayout
 from curation.resources import TaskMeter
 from curation.stats import StepStats
-from curation.step import PipelineStep
+from curation.step import DocumentStep, PipelineStep, ReaderStep
+from curation.tasks import TaskFailed, current_attempt, error_text
 
 
 @dataclass(frozen=True)
 class ShardTask:
     stage: str
     shard: str  # output name, stable across runs
-    input: str  # a WARC file (extract) or the previous stage's Parquet shard
-    output_dir: str  # OUTPUT/<stage>
-    part: int = 0  # extract: this shard reads every parts-th response record of the file, from the part-th
+    input: str  # an input file (the stage begins with a reader) or the previous stage's Parquet shard
+    output: str  # the run's output folder
+    part: int = 0  # this shard reads the part-th of ``parts`` parts of its input file
     parts: int = 1
 
     @property
-    def shard_url(self) -> str:
-        return join(self.output_dir, "shards", f"{self.shard}.parquet")
-
-    @property
-    def done_url(self) -> str:
-        return join(self.output_dir, "_done", f"{self.shard}.json")
-
-    @property
-    def failed_url(self) -> str:
-        return join(self.output_dir, "_failed", f"{self.shard}.json")
-
-    def record_attempt(self) -> int:
-        """Leave a trace of this attempt and return how many attempts the shard has had."""
-        folder = join(self.output_dir, "_attempts", self.shard)
-        atomic_write_bytes(join(folder, uuid.uuid4().hex), b"")
-        return len(list_files(folder, ""))
+    def layout(self) -> StageLayout:
+        return StageLayout(self.output, self.stage)
 
 
 @functools.lru_cache(maxsize=16)
@@ -81,7 +67,7 @@ def _counted(upstream: Iterable[Document], st: StepStats, spent: list[float]) ->
         yield doc
 
 
-def _instrumented(step: PipelineStep, upstream: Iterable[Document], st: StepStats) -> Iterator[Document]:
+def _instrumented(step: DocumentStep, upstream: Iterable[Document], st: StepStats) -> Iterator[Document]:
     """Run ``step`` over ``upstream``, counting documents and characters out and timing the step alone."""
     spent = [0.0]
     out = iter(step.run(_counted(upstream, st, spent), st))
@@ -98,36 +84,35 @@ def _instrumented(step: PipelineStep, upstream: Iterable[Document], st: StepStat
         yield doc
 
 
-def _read_warc(reader: WarcReader, task: ShardTask, st: StepStats) -> Iterator[Document]:
-    with RetryingReader(task.input, on_retry=lambda: st.count("io_retries")) as stream:
-        docs = reader.read(stream, task.input, st, task.part, task.parts)
-        while True:
-            t0 = clock()
-            try:
-                doc = next(docs)
-            except StopIteration:
-                st.seconds += clock() - t0
-                break
+def _timed(docs: Iterator[Document], st: StepStats) -> Iterator[Document]:
+    """A reader's documents, its time charged to it (a reader counts its own records)."""
+    while True:
+        t0 = clock()
+        try:
+            doc = next(docs)
+        except StopIteration:
             st.seconds += clock() - t0
-            yield doc
+            return
+        st.seconds += clock() - t0
+        yield doc
 
 
 def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
-    """Process one shard and mark it done; returns the shard's statistics as a dict."""
+    """Process one shard and mark it done; returns its completion marker."""
     meter = TaskMeter()
-    attempt = task.record_attempt()
     steps = _steps(json.dumps(stage.to_dict()), stage.name)
-    stats = [StepStats(s.label, bins=dict(s.histograms)) for s in steps]
-    if stage.name == "extract":
-        docs: Iterable[Document] = _read_warc(steps[0], task, stats[0])  # type: ignore[arg-type]
+    stats = [s.new_stats() for s in steps]
+    if isinstance(steps[0], ReaderStep):
+        docs: Iterable[Document] = _timed(steps[0].read(task.input, stats[0], task.part, task.parts), stats[0])
         rest = list(zip(steps[1:], stats[1:]))
     else:
         docs = read_documents(task.input)
         rest = list(zip(steps, stats))
     for step, st in rest:
-        docs = _instrumented(step, docs, st)
-    written = write_documents(task.shard_url, docs)
-    stage_stats = meter.stage_stats(stage.name, stats, task_retries=attempt - 1)
+        docs = _instrumented(step, docs, st)  # type: ignore[arg-type]  (config checked the kinds)
+    layout = task.layout
+    written = write_documents(layout.shard(task.shard), docs)
+    stage_stats = meter.stage_stats(stage.name, stats, task_retries=current_attempt() - 1)
     marker = {
         "shard": task.shard,
         "input": task.input,
@@ -138,5 +123,23 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     }
     if task.parts > 1:
         marker["part"] = [task.part, task.parts]
-    atomic_write_bytes(task.done_url, json.dumps(marker, ensure_ascii=False).encode())
+    atomic_write_bytes(layout.done(task.shard), json.dumps(marker, ensure_ascii=False).encode())
     return marker
+
+
+def run_chain(chain: list[tuple[ShardTask, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """One shard through consecutive per-shard stages (extract, then filter ...): the next stage starts
+    on this shard at once instead of waiting for every shard of the stage before. A stage already marked
+    done (by an earlier attempt) is not redone; a failure is recorded in its stage and ends the chain."""
+    markers = []
+    for task, stage_steps in chain:
+        layout = task.layout
+        if exists(layout.done(task.shard)):
+            markers.append(layout.marker(task.shard))
+            continue
+        try:
+            markers.append(run_shard(stage_from_dict(task.stage, stage_steps), task))
+        except Exception as e:  # a bad file fails its shard only
+            record = layout.write_failure(task.shard, task.input, error_text(e))
+            raise TaskFailed({**record, "stage": task.stage}, recorded=True) from None
+    return markers

@@ -1,15 +1,26 @@
-"""The base of every pipeline step, and the registry that maps pipeline-file names to steps.
+"""The base of every pipeline step: three kinds, their settings and the scores they describe.
 
-A step is a small class: pydantic ``Params`` declare (and validate) its settings, and ``run`` is a
-generator from documents to documents, so steps chain lazily and memory stays flat. Everything a
-step learns goes into the ``StepStats`` it is handed; the stage runner counts documents and
-characters in and out and times the step, so no step repeats that code.
+A step is a small class: pydantic ``Params`` declare (and validate) its settings, and the kind
+says how a stage drives it:
+
+- ``ReaderStep``: turns one input file (or one part of it) into documents; the first step of the
+  first stage of a run (``warc_reader``, ...).
+- ``DocumentStep``: a generator from documents to documents (filters, extractors, formatters), so
+  steps chain lazily and memory stays flat.
+- ``StageStep``: settings of a step that must see every shard at once (de-duplication,
+  tokenization); the runner of its stage does the work, so it has no per-document method.
+
+Everything a step learns goes into the ``StepStats`` it is handed; the stage runner counts
+documents and characters in and out and times the step, so no step repeats that code. This module
+knows no concrete step: ``curation.registry`` names them all.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,52 +34,98 @@ class StepParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PipelineStep:
-    """One transformation of a document stream.
+@dataclass(frozen=True)
+class Threshold:
+    """A setting of the step that holds a threshold on a score, and which side of it is dropped.
 
-    Subclasses set ``name`` (the key used in pipeline files), ``Params`` and implement ``run``.
-    Heavy resources (models, blocklists) must come from module-level cached loaders
-    (``functools.cache``) so a worker process loads them once, whatever the number of tasks.
+    ``side``: ``min`` drops a document below the value, ``max`` above it, ``atleast`` at or above it.
+    A setting that is None (or 0 where ``zero_is_off``) switches the check off.
     """
 
+    setting: str
+    side: Literal["min", "max", "atleast"]
+    zero_is_off: bool = True
+
+
+@dataclass(frozen=True)
+class Score:
+    """A quantity a step computes for each document: how to bin it, what it is measured in, which
+    setting thresholds it and which drop reasons it explains. The statistics fill one histogram
+    per score, and the report draws it, marks the threshold and shows the score beside the dropped
+    documents it explains, with no table of its own."""
+
+    name: str  # the metadata key and histogram name
+    low: float = 0.0
+    high: float = 1.0
+    bins: int = 50
+    thresholds: tuple[Threshold, ...] = ()
+    unit: str = ""  # what the axis measures, e.g. "words"; empty: a ratio
+    explains: tuple[str, ...] = ()  # drop reasons this score explains (besides a reason named like the score)
+    counts: str = "documents"  # what the histogram counts
+    note: str = ""  # one line for a reader of the chart
+
+
+class PipelineStep(ABC):
+    """What every step has: a registered ``name``, validated ``Params``, the ``scores`` it records.
+
+    Heavy resources (models, blocklists) must come from per-process cached loaders
+    (``curation.resources.worker_resource``) so a worker loads them once, whatever the number of tasks.
+    """
+
+    kind: ClassVar[str]
     name: ClassVar[str]
     Params: ClassVar[type[StepParams]] = StepParams
-    # metric name -> (low, high, bins): histograms this step fills with StepStats.observe.
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {}
+    scores: ClassVar[tuple[Score, ...]] = ()
 
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         self.params = params if params is not None else self.Params()
-        self.label = label or self.name  # unique within a pipeline, e.g. "c4_quality" or "c4_quality#2"
+        self.label = label or self.name  # unique within a stage, e.g. "c4_quality" or "c4_quality#2"
 
-    def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
-        raise NotImplementedError(f"{type(self).__name__} must implement run()")
+    @classmethod
+    def histogram_bins(cls) -> dict[str, tuple[float, float, int]]:
+        """Bins of the histograms this step fills with ``StepStats.observe``."""
+        return {s.name: (s.low, s.high, s.bins) for s in cls.scores}
+
+    def new_stats(self) -> StepStats:
+        return StepStats(self.label, bins=self.histogram_bins())
 
     def preflight(self) -> None:
         """Cheap checks on the driver before any work starts (a model file exists, ...): raise a
         ``CurationError`` naming the problem. Nothing heavy is loaded here."""
 
 
-STEPS: dict[str, type[PipelineStep]] = {}
+class ReaderStep(PipelineStep):
+    """Input files -> documents. ``read`` opens the file itself (local, s3://, https://), so a reader
+    can stream a WARC or seek to a Parquet row group as its format needs."""
+
+    kind: ClassVar[str] = "reader"
+    suffixes: ClassVar[tuple[str, ...]] = ()  # file names this reader takes, e.g. (".warc", ".warc.gz")
+    splittable: ClassVar[bool] = False  # whether ``read`` honours ``part`` / ``parts`` (large files in small runs)
+
+    @classmethod
+    def accepts(cls, url: str) -> bool:
+        """Whether ``url`` looks like one of this reader's files (by name)."""
+        return url.lower().endswith(cls.suffixes)
+
+    @abstractmethod
+    def read(self, url: str, stats: StepStats, part: int = 0, parts: int = 1) -> Iterator[Document]:
+        """The documents of ``url`` (of its ``part``-th of ``parts`` parts when splittable). Damaged
+        records are counted in ``stats`` and skipped; a file with nothing readable raises ``InputError``."""
 
 
-def register(cls: type[PipelineStep]) -> type[PipelineStep]:
-    """Class decorator: make a step available to pipeline files under ``cls.name``."""
-    if cls.name in STEPS and STEPS[cls.name] is not cls:
-        raise ValueError(f"two steps are registered as {cls.name!r}: {STEPS[cls.name]} and {cls}")
-    STEPS[cls.name] = cls
-    return cls
+class DocumentStep(PipelineStep):
+    """Documents -> documents: drop, rewrite or annotate each one."""
+
+    kind: ClassVar[str] = "document"
+
+    @abstractmethod
+    def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
+        """Yield the documents that go on; count drops with ``stats.drop(doc, reason)``."""
 
 
-def load_all_steps() -> dict[str, type[PipelineStep]]:
-    """Import every module that registers steps, and return the registry."""
-    import importlib
-    import importlib.util
+class StageStep(PipelineStep):
+    """Settings of a step that needs every shard of its stage at once; ``stage`` names the stage
+    whose runner (``curation.registry.STAGE_RUNNERS``) carries it out."""
 
-    import curation.extraction  # noqa: F401
-    import curation.io.reader  # noqa: F401
-    import filters  # noqa: F401  (filters/__init__ imports each filter module)
-
-    for optional in ("curation.dedup", "curation.tokenization"):  # stages with their own runners
-        if importlib.util.find_spec(optional) is not None:
-            importlib.import_module(optional)
-    return STEPS
+    kind: ClassVar[str] = "stage"
+    stage: ClassVar[str]

@@ -1,41 +1,14 @@
 """The one-screen view of a run: the funnel of each stage, the language mix and the compute used.
 
-Reads ``OUTPUT/<stage>/stats.json`` (or, for a stage still running or that crashed, merges the
-completion markers of whatever shards are finished).
+Takes the statistics ``curation.layout.load_run_stats`` merges from a run's completion markers (so a
+stage still running or that crashed shows whatever shards it finished).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from curation.config import STAGE_KINDS
-from curation.io.fs import exists, join, list_files, read_bytes
 from curation.stats import StageStats
-
-
-def load_run_stats(output: str) -> dict[str, StageStats]:
-    """Statistics of every stage found under ``output``, in pipeline order."""
-    found: dict[str, StageStats] = {}
-    for stage in STAGE_KINDS:
-        stage_dir = join(output, stage)
-        done = list_files(join(stage_dir, "_done"), ".json")
-        failed = list_files(join(stage_dir, "_failed"), ".json")
-        if not done and not failed:
-            continue
-        merged = StageStats(stage)
-        names = set()
-        for url in done:
-            marker = json.loads(read_bytes(url))
-            merged.merge(StageStats.from_dict(marker["stats"]))
-            names.add(marker["shard"])
-        for url in failed:
-            err = json.loads(read_bytes(url))
-            if err["shard"] not in names:
-                merged.shards_failed += 1
-                merged.errors.append(err)
-        found[stage] = merged
-    return found
 
 
 def _n(x: float) -> str:
@@ -123,7 +96,3 @@ def format_funnel(stats: dict[str, StageStats]) -> str:
         lines += ["", f"FAILED shards ({len(failures)}):"]
         lines += [f"  {s}: {e['input']}: {e['error']}" for s, e in failures]
     return "\n".join(lines)
-
-
-def has_output(output: str) -> bool:
-    return any(exists(join(output, s)) for s in STAGE_KINDS)

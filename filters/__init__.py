@@ -1,6 +1,6 @@
 """Document filters and formatters: FineWeb's, taking datatrove 0.10.1's decisions, faster.
 
-Importing this package registers every step (``curation.step.STEPS``):
+One module per filter family; ``curation.registry`` names each step:
 
 - ``url_filter`` (filters/url.py): UT1 blocklist and banned words in the URL;
 - ``language`` (filters/language.py): fastText lid.176;
@@ -15,13 +15,3 @@ splits words exactly as datatrove's spaCy tokenizer does, with a per-process cac
 ``bench/datatrove_filters.py`` (datatrove's filters set up offline) and ``bench/real_texts.py`` (real
 texts from the shared data) serve the tests and ``bench/bench_filters.py`` only.
 """
-
-from filters import (  # noqa: F401  (registers the steps)
-    c4,
-    fineweb,
-    gopher,
-    language,
-    pii,
-    quality,
-    url,
-)

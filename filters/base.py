@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 
 from curation.document import Document
 from curation.stats import StepStats
-from curation.step import PipelineStep
+from curation.step import DocumentStep
 
 
-class BaseFilter(PipelineStep):
+class BaseFilter(DocumentStep):
     """Keep or drop each document.
 
     Subclasses implement ``filter(doc)``, returning ``True`` to keep, or ``False`` / ``(False,
     reason)`` to drop. They may write scores into ``doc.metadata`` and call ``stats.observe``
-    for histograms (``self.stats`` is the current shard's ``StepStats``). The base counts every
+    for the histograms of the ``scores`` they declare (``self.stats`` is the current shard's ``StepStats``). The base counts every
     drop under its reason and keeps a bounded sample of dropped documents per reason.
     """
 
     stats: StepStats
 
+    @abstractmethod
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        raise NotImplementedError(f"{type(self).__name__} must implement filter()")
+        """Keep (True) or drop (False, or (False, reason)) one document."""
 
     def score(self, doc: Document, metric: str, value: float) -> None:
         """Keep a computed quantity with the document and in the step's histogram of it."""

@@ -20,7 +20,7 @@ import re
 from typing import ClassVar
 
 from curation.document import Document
-from curation.step import StepParams, register
+from curation.step import Score, StepParams
 from filters import words as _words
 from filters.base import BaseFilter
 
@@ -50,15 +50,14 @@ class C4QualityParams(StepParams):
     filter_policy: bool = True
 
 
-@register
 class C4QualityFilter(BaseFilter):
     """Drop lines and documents by C4's heuristics; rewrites ``doc.text`` with the kept lines."""
 
     name = "c4_quality"
     Params = C4QualityParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
-        "c4_lines_removed_frac": (0.0, 1.0, 50),
-    }
+    scores: ClassVar[tuple[Score, ...]] = (
+        Score("c4_lines_removed_frac", note="share of lines C4's line rules removed"),
+    )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         p = self.params

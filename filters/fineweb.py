@@ -11,7 +11,7 @@ from typing import ClassVar
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curation.document import Document
-from curation.step import StepParams, register
+from curation.step import Score, StepParams, Threshold
 from filters import words as _words
 from filters.base import BaseFilter
 from filters.gopher import find_duplicates
@@ -27,18 +27,17 @@ class FineWebQualityParams(StepParams):
     new_line_ratio: float = 0.3
 
 
-@register
 class FineWebQualityFilter(BaseFilter):
     """Drop documents with few punctuated lines, many short or repeated lines, or list-like layout."""
 
     name = "fineweb_quality"
     Params = FineWebQualityParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
-        "line_punct_ratio": (0.0, 1.0, 50),
-        "short_line_ratio": (0.0, 1.0, 50),
-        "char_dup_ratio": (0.0, 0.2, 50),
-        "list_ratio": (0.0, 1.0, 50),
-    }
+    scores: ClassVar[tuple[Score, ...]] = (
+        Score("line_punct_ratio", thresholds=(Threshold("line_punct_thr", "min"),), note="share of lines ending in terminal punctuation"),
+        Score("short_line_ratio", thresholds=(Threshold("short_line_thr", "max"),), note="share of lines of at most short_line_length characters"),
+        Score("char_dup_ratio", 0.0, 0.2, thresholds=(Threshold("char_duplicates_ratio", "max"),), note="share of characters in repeated lines"),
+        Score("list_ratio", thresholds=(Threshold("new_line_ratio", "max"),), note="newlines per word"),
+    )
 
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         super().__init__(params, label)

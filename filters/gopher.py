@@ -33,7 +33,7 @@ from typing import ClassVar
 from datatrove.utils.text import PUNCTUATION_SET
 
 from curation.document import Document
-from curation.step import StepParams, register
+from curation.step import Score, StepParams, Threshold
 from filters import words as _words
 from filters.base import BaseFilter
 
@@ -237,20 +237,18 @@ _PARAGRAPH = re.compile(r"\n{2,}")
 _LINES = re.compile("\n+")
 
 
-@register
 class GopherRepetitionFilter(BaseFilter):
     """Drop documents with too many repeated lines, paragraphs or n-grams (datatrove GopherRepetitionFilter)."""
 
     name = "gopher_repetition"
     Params = GopherRepetitionParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
-        "dup_para_frac": (0.0, 1.0, 50),
-        "dup_para_char_frac": (0.0, 1.0, 50),
-        "dup_line_frac": (0.0, 1.0, 50),
-        "dup_line_char_frac": (0.0, 1.0, 50),
-        **{f"top_{n}_gram": (0.0, 1.0, 50) for n in (2, 3, 4)},
-        **{f"duplicated_{n}_n_grams": (0.0, 1.0, 50) for n in range(5, 11)},
-    }
+    scores: ClassVar[tuple[Score, ...]] = (
+        *(Score(m, thresholds=(Threshold(m, "max"),)) for m in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac")),
+        *(Score(f"top_{n}_gram", thresholds=(Threshold(f"top_n_grams[{n}]", "max"),), note=f"share of characters in the most frequent word {n}-gram")
+          for n in (2, 3, 4)),
+        *(Score(f"duplicated_{n}_n_grams", thresholds=(Threshold(f"dup_n_grams[{n}]", "max"),), explains=(f"duplicated_{n}_n_grams",),
+                note=f"share of characters in repeated word {n}-grams") for n in range(5, 11)),
+    )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         p = self.params
@@ -324,22 +322,25 @@ _BULLETS = ("•", "-")
 _ELLIPSES = ("...", "…")
 
 
-@register
 class GopherQualityFilter(BaseFilter):
     """Gopher's quality heuristics (datatrove GopherQualityFilter)."""
 
     name = "gopher_quality"
     Params = GopherQualityParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {
-        "n_words": (0.0, 5000.0, 50),
-        "mean_word_length": (0.0, 20.0, 40),
-        "hash_word_ratio": (0.0, 1.0, 50),
-        "ellipsis_word_ratio": (0.0, 1.0, 50),
-        "bullet_lines_ratio": (0.0, 1.0, 50),
-        "end_ellipsis_lines_ratio": (0.0, 1.0, 50),
-        "alpha_words_ratio": (0.0, 1.0, 50),
-        "stop_words": (0.0, 10.0, 10),
-    }
+    scores: ClassVar[tuple[Score, ...]] = (
+        Score("n_words", 0.0, 5000.0, 50, thresholds=(Threshold("min_doc_words", "min"), Threshold("max_doc_words", "max")), unit="words",
+              explains=("gopher_short_doc", "gopher_long_doc")),
+        Score("mean_word_length", 0.0, 20.0, 40, thresholds=(Threshold("min_avg_word_length", "min"), Threshold("max_avg_word_length", "max")),
+              unit="characters per word", explains=("gopher_below_avg_threshold", "gopher_above_avg_threshold")),
+        Score("hash_word_ratio", thresholds=(Threshold("max_symbol_word_ratio", "max"),), explains=("gopher_too_many_hashes",)),
+        Score("ellipsis_word_ratio", thresholds=(Threshold("max_symbol_word_ratio", "max"),), explains=("gopher_too_many_ellipsis",)),
+        Score("bullet_lines_ratio", thresholds=(Threshold("max_bullet_lines_ratio", "max"),), explains=("gopher_too_many_bullets",)),
+        Score("end_ellipsis_lines_ratio", thresholds=(Threshold("max_ellipsis_lines_ratio", "max"),), explains=("gopher_too_many_end_ellipsis",)),
+        # datatrove's name for a minimum share of words with a letter
+        Score("alpha_words_ratio", thresholds=(Threshold("max_non_alpha_words_ratio", "min"),), explains=("gopher_below_alpha_threshold",),
+              note="share of words with a letter"),
+        Score("stop_words", 0.0, 10.0, 10, thresholds=(Threshold("min_stop_words", "min"),), unit="stop words", explains=("gopher_enough_stop_words",)),
+    )
 
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         super().__init__(params, label)

@@ -24,7 +24,7 @@ from typing import ClassVar, Literal
 from pydantic import field_validator
 
 from curation.document import Document
-from curation.step import StepParams, register
+from curation.step import Score, StepParams, Threshold
 from filters.base import BaseFilter
 
 
@@ -55,13 +55,15 @@ def _label(label: str) -> str:
     return label.split("__")[2]
 
 
-@register
 class LanguageFilter(BaseFilter):
     """Keep documents in the wanted languages (fastText lid.176)."""
 
     name = "language"
     Params = LanguageParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {"language_score": (0.0, 1.0, 50)}
+    scores: ClassVar[tuple[Score, ...]] = (
+        Score("language_score", thresholds=(Threshold("language_threshold", "min", zero_is_off=False),), explains=("language",),
+              note="the score of the best label: a document in another language is dropped whatever its score"),
+    )
 
     def preflight(self) -> None:
         from curation.assets import lid176_path

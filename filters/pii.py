@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from curation.document import Document
 from curation.stats import StepStats
-from curation.step import PipelineStep, StepParams, register
+from curation.step import DocumentStep, StepParams
 
 EMAIL_REGEX = (
     r"\b[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:(?:[A-Za-z0-9](?:["
@@ -78,8 +78,7 @@ class PIIParams(StepParams):
     )
 
 
-@register
-class PIIFormatter(PipelineStep):
+class PIIFormatter(DocumentStep):
     """Replace email addresses and public IP addresses in ``doc.text``."""
 
     name = "pii_formatter"

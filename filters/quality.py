@@ -41,7 +41,7 @@ from curation.quality_train import (
     sidecar_path,
 )
 from curation.resources import worker_resource
-from curation.step import StepParams, register
+from curation.step import Score, StepParams, Threshold
 from filters.base import BaseFilter
 
 
@@ -95,13 +95,15 @@ def fraction_threshold(sidecar: dict, top_fraction: float, reference: str = "hel
     return float(qs[lo] + (qs[lo + 1] - qs[lo]) * frac)
 
 
-@register
 class QualityClassifierFilter(BaseFilter):
     """Keep documents a fastText quality classifier scores high (DCLM-style)."""
 
     name = "quality_classifier"
     Params = QualityParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {"quality_score": (0.0, 1.0, 50)}
+    scores: ClassVar[tuple[Score, ...]] = (
+        Score("quality_score", thresholds=(Threshold("threshold", "min", zero_is_off=False),), explains=("quality_classifier",),
+              note="probability of the positive (high-quality) label"),
+    )
 
     def preflight(self) -> None:
         p = self.params

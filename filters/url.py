@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from curation.document import Document
-from curation.step import StepParams, register
+from curation.step import Score, StepParams, Threshold
 from filters.base import BaseFilter
 
 normalizer = re.compile(r"[^a-zA-Z0-9]+")
@@ -241,13 +241,14 @@ class URLParams(StepParams):
     use_integrated_lists: bool = True
 
 
-@register
 class URLFilter(BaseFilter):
     """Drop documents whose URL is on the UT1 blocklist or has banned words (datatrove URLFilter)."""
 
     name = "url_filter"
     Params = URLParams
-    histograms: ClassVar[dict[str, tuple[float, float, int]]] = {"url_soft_banned_words": (0.0, 10.0, 10)}
+    scores: ClassVar[tuple[Score, ...]] = (
+        Score("url_soft_banned_words", 0.0, 10.0, 10, thresholds=(Threshold("soft_word_threshold", "atleast"),), unit="soft-banned words in the URL"),
+    )
 
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         super().__init__(params, label)

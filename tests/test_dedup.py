@@ -20,7 +20,7 @@ from curation.dedup import minhash as mh
 from curation.dedup.synthetic import make_corpus, write_stage_shards
 from curation.errors import CurationError
 from curation.execution import run_pipeline
-from curation.summary import load_run_stats
+from curation.layout import load_run_stats
 
 PIPELINE = """\
 name: dedup-test

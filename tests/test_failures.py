@@ -8,7 +8,8 @@ import pytest
 
 from curation.config import load_pipeline
 from curation.execution import run_pipeline
-from curation.summary import format_funnel, load_run_stats
+from curation.layout import load_run_stats
+from curation.summary import format_funnel
 from tests.conftest import run_cli
 
 EXTRACT_ONLY = "name: extract-only\nstages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {}\n"

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import filters  # noqa: F401  (registers the steps)
 from bench import real_texts as corpus
 from bench.datatrove_filters import STAGE, corpus_outcomes, reference_filter, verdict
 from curation.document import Document
 from curation.stats import StepStats
-from curation.step import STEPS, PipelineStep, StepParams
+from curation.registry import step_class
+from curation.step import DocumentStep, StepParams
 from filters import c4, fineweb, gopher, language, pii, url
 from filters.base import BaseFilter
 
@@ -46,13 +46,13 @@ STEP_CLASSES = {
 
 def test_every_step_is_registered():
     for name, cls in STEP_CLASSES.items():
-        assert STEPS[name] is cls
+        assert step_class(name) is cls
         assert cls.name == name
         assert issubclass(cls.Params, StepParams)
         assert issubclass(cls, BaseFilter) or name == "pii_formatter"
-        assert issubclass(cls, PipelineStep)
-        for metric, (low, high, bins) in cls.histograms.items():
-            assert low < high and bins > 0, metric
+        assert issubclass(cls, DocumentStep)
+        for score in cls.scores:
+            assert score.low < score.high and score.bins > 0, score.name
 
 
 def test_params_defaults_and_validation():

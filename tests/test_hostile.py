@@ -29,7 +29,7 @@ def warc(payload: bytes, uri: str = "http://example.com/page") -> bytes:
 def through_pipeline(data: bytes) -> tuple[list[Document], list[StepStats]]:
     """Reader, then every extract and filter step, as a stage runs them; returns the survivors."""
     stats = [StepStats(s.label) for s in EXTRACT + FILTER]
-    docs = list(EXTRACT[0].read(io.BytesIO(data), "fuzz.warc.gz", stats[0]))
+    docs = list(EXTRACT[0].read_stream(io.BytesIO(data), "fuzz.warc.gz", stats[0]))
     for step, st_ in zip(EXTRACT[1:] + FILTER, stats[1:]):
         incoming = docs
         st_.docs_in = len(incoming)
@@ -105,7 +105,7 @@ def test_fuzz_random_bytes_as_a_warc_file(data, gz):
     st_ = StepStats("warc_reader")
     docs: list = []
     try:
-        docs.extend(WarcReader().read(io.BytesIO(data), "fuzz.warc.gz" if gz else "fuzz.warc", st_))
+        docs.extend(WarcReader().read_stream(io.BytesIO(data), "fuzz.warc.gz" if gz else "fuzz.warc", st_))
     except InputError:  # the file fails (its shard fails) only when no record in it was readable
         assert st_.docs_in and st_.docs_in == sum(n for r, n in st_.dropped.items() if r.startswith("damaged:"))
     assert st_.docs_in == len(docs) + sum(st_.dropped.values())

@@ -16,7 +16,8 @@ from curation.errors import CurationError
 from curation.execution import run_pipeline
 from curation.inspect import compare_runs, dropped_samples, kept_samples
 from curation.stats import SAMPLE_SIZE
-from curation.summary import funnel_rows, load_run_stats
+from curation.layout import load_run_stats
+from curation.summary import funnel_rows
 from tests.conftest import ROOT, run_cli
 from tests.test_report import full_run  # noqa: F401  (the session's run of the sample, done once)
 

@@ -17,7 +17,7 @@ import pytest
 
 from curation.config import load_pipeline
 from curation.execution import run_pipeline
-from curation.summary import load_run_stats
+from curation.layout import load_run_stats
 from tests.conftest import ROOT, run_cli
 
 FINEWEB = ROOT / "pipelines" / "fineweb.yaml"

@@ -37,7 +37,7 @@ HTML = "<html><body><p>Grüße aus Köln</p></body></html>"
 
 def read(data: bytes, **params) -> tuple[list, StepStats]:
     st = StepStats("warc_reader")
-    docs = list(WarcReader(WarcReader.Params(**params)).read(io.BytesIO(data), "mem.warc.gz", st))
+    docs = list(WarcReader(WarcReader.Params(**params)).read_stream(io.BytesIO(data), "mem.warc.gz", st))
     return docs, st
 
 
@@ -204,7 +204,7 @@ def test_pages_over_the_size_cap_are_counted_not_extracted():
     big = b"<html>" + b"a" * 2000 + b"</html>"
     st = StepStats("warc_reader")
     reader = WarcReader(WarcReader.Params(max_html_bytes=1000))
-    docs = list(reader.read(io.BytesIO(warc_record("response", http(200, "text/html", big), "<urn:uuid:0013>")), "m.warc.gz", st))
+    docs = list(reader.read_stream(io.BytesIO(warc_record("response", http(200, "text/html", big), "<urn:uuid:0013>")), "m.warc.gz", st))
     assert docs == [] and st.dropped["too_large"] == 1
 
 
@@ -238,7 +238,7 @@ def test_real_warcs_read_without_damage_and_decode_as_datatrove_does(real_warcs)
     for path in real_warcs:
         st = StepStats("warc_reader")
         with open(path, "rb") as f:
-            ours = {d.id: d for d in fineweb.read(f, str(path), st)}
+            ours = {d.id: d for d in fineweb.read_stream(f, str(path), st)}
         assert ours, path.name
         assert not [r for r in st.dropped if r.startswith("damaged")], (path.name, st.dropped)
         assert st.docs_in == st.docs_out + sum(st.dropped.values())
@@ -259,7 +259,7 @@ def test_real_warcs_read_without_damage_and_decode_as_datatrove_does(real_warcs)
                 assert doc.metadata["charset"] not in ("utf-8",) and st.counters["charset_declared"] > 0
 
         with open(path, "rb") as f:
-            default = {d.id: d for d in WarcReader().read(f, str(path), StepStats("warc_reader"))}
+            default = {d.id: d for d in WarcReader().read_stream(f, str(path), StepStats("warc_reader"))}
         # read by the default reader only: no payload type, an HTML Content-Type, and libmagic says otherwise
         for doc_id in set(default) - set(ref):
             assert not typed[doc_id] and libmagic().from_buffer(default[doc_id].text.encode()) not in HTML_TYPES, doc_id
@@ -289,7 +289,7 @@ def test_on_the_sample_fineweb_reads_the_redirects_and_404s_a_status_200_reader_
         ids = set()
         for name in manifest["files"]:
             with open(folder / name, "rb") as f:
-                ids.update(d.id for d in reader.read(f, name, st))
+                ids.update(d.id for d in reader.read_stream(f, name, st))
         assert ids == expected
         assert st.dropped.get("non_200", 0) == dropped
         assert st.dropped["non_html"] == sum(r["expected"] == "reader:non_html" for r in records)

@@ -20,7 +20,7 @@ import pytest
 from curation.errors import CurationError
 from curation.report import collect, nice_ticks, thresholds_for, write_report
 from curation.stats import StageStats, StepStats
-from curation.summary import load_run_stats
+from curation.layout import load_run_stats
 from tests.conftest import ROOT
 
 FINEWEB = ROOT / "pipelines" / "fineweb.yaml"

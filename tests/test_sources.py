@@ -12,7 +12,7 @@ import pytest
 
 from curation.config import load_pipeline
 from curation.errors import InputError
-from curation.execution import shard_name
+from curation.sharding import shard_name
 from curation.io.sources import resolve_inputs
 from curation.stage import ShardTask, run_shard
 

@@ -15,7 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.config import load_pipeline
-from curation.execution import MIN_PART_BYTES, extract_plan, run_pipeline
+from curation.execution import run_pipeline
+from curation.layout import StageLayout
+from curation.sharding import MIN_PART_BYTES, input_plan
 from curation.stats import StepStats
 from tests.conftest import ROOT
 
@@ -44,12 +46,12 @@ def ids(folder: Path) -> list[str]:
 def test_parts_read_every_record_once(one_file):
     whole_stats = StepStats("warc_reader")
     reader = load_pipeline(FINEWEB).stage("extract").steps[0].build()
-    whole = [d.id for d in reader.read(io.BytesIO(one_file.read_bytes()), str(one_file), whole_stats)]
+    whole = [d.id for d in reader.read_stream(io.BytesIO(one_file.read_bytes()), str(one_file), whole_stats)]
     for parts in (2, 3, 7):
         got, docs_in, dropped = [], 0, {}
         for part in range(parts):
             st = StepStats("warc_reader")
-            got += [d.id for d in reader.read(io.BytesIO(one_file.read_bytes()), str(one_file), st, part, parts)]
+            got += [d.id for d in reader.read_stream(io.BytesIO(one_file.read_bytes()), str(one_file), st, part, parts)]
             docs_in += st.docs_in
             for reason, n in st.dropped.items():
                 dropped[reason] = dropped.get(reason, 0) + n
@@ -57,7 +59,7 @@ def test_parts_read_every_record_once(one_file):
         assert docs_in == whole_stats.docs_in and dropped == dict(whole_stats.dropped)
     # responses are dealt out in turn (not records: request, response and metadata records come in
     # cycles), so the parts hold about as many documents each
-    sizes = [sum(1 for _ in reader.read(io.BytesIO(one_file.read_bytes()), str(one_file), StepStats("r"), p, 3)) for p in range(3)]
+    sizes = [sum(1 for _ in reader.read_stream(io.BytesIO(one_file.read_bytes()), str(one_file), StepStats("r"), p, 3)) for p in range(3)]
     assert min(sizes) >= 0.8 * max(sizes), sizes
 
 
@@ -65,7 +67,7 @@ def test_the_plan_splits_only_large_files_and_is_kept(tmp_path, one_file):
     small = tmp_path / "small.warc.gz"
     small.write_bytes(b"x" * 1000)
     out = tmp_path / "extract"
-    tasks = extract_plan([str(one_file), str(small)], str(out))
+    tasks = input_plan([str(one_file), str(small)], StageLayout(str(tmp_path), "extract"), splittable=True)
     parts = [t for t in tasks if t.input == str(one_file)]
     assert len(parts) == -(-one_file.stat().st_size // MIN_PART_BYTES) and len(parts) > 1
     assert [t.part for t in parts] == list(range(len(parts))) and {t.parts for t in parts} == {len(parts)}
@@ -75,7 +77,7 @@ def test_the_plan_splits_only_large_files_and_is_kept(tmp_path, one_file):
     more = [tmp_path / f"more{i}.warc.gz" for i in range(3)]
     for m in more:
         m.write_bytes(b"x" * (4 << 20))
-    again = extract_plan([str(one_file), str(small)] + [str(m) for m in more], str(out))
+    again = input_plan([str(one_file), str(small)] + [str(m) for m in more], StageLayout(str(tmp_path), "extract"), splittable=True)
     assert [t.shard for t in again if t.input == str(one_file)] == [t.shard for t in parts]
 
 
@@ -88,7 +90,7 @@ def test_a_split_file_gives_the_documents_of_the_whole_file(tmp_path, one_file_s
     assert results[0].shards_total > 1 and results[1].shards_total == results[0].shards_total  # split, shard by shard
     reader = load_pipeline(FINEWEB).stage("extract").steps[0].build()
     whole = StepStats("warc_reader")
-    read = [d.id for d in reader.read(io.BytesIO(one_file.read_bytes()), str(one_file), whole)]
+    read = [d.id for d in reader.read_stream(io.BytesIO(one_file.read_bytes()), str(one_file), whole)]
     extracted = ids(out / "extract")
     assert len(extracted) == len(set(extracted)) and set(extracted) <= set(read)
     stats = json.loads((out / "extract" / "stats.json").read_text())["steps"][0]

@@ -20,17 +20,10 @@ from curation.errors import ConfigError
 from curation.execution import run_pipeline
 from curation.io.parquet import write_documents
 from curation.stats import StageStats, StepStats
-from curation.summary import load_run_stats
-from curation.tokenization import (
-    SPLITS,
-    doc_key,
-    encode,
-    export_bin,
-    is_val,
-    load_tokenizer,
-    read_bin,
-    tokenizer_info,
-)
+from curation.layout import load_run_stats
+from curation.tokenization.export import export_bin, read_bin
+from curation.tokenization.split import SPLITS, doc_key, is_val
+from curation.tokenization.tokenizer import encode, load_tokenizer, tokenizer_info
 from curation.tokens import row_group_array
 
 EOS = 50256

@@ -37,8 +37,8 @@ What is a duplicate
   (``curation.dedup.clusters``). The result depends neither on the number of workers and
   buckets nor on the order in which shards are processed.
 
-Phases (``curation.dedup.runner``), each a set of Ray tasks writing Parquet under ``OUTPUT/dedup/_work``
-------------------------------------------------------------------------------------------------------
+Phases (``curation.dedup.phases``, scheduled by ``curation.dedup.driver``), each a set of tasks writing Parquet under ``OUTPUT/dedup/_work``
+--------------------------------------------------------------------------------------------------------------------------------------
 Documents are numbered ``gdoc = shard index << 32 | row`` (shards sorted by name).
 
 1. **sign** - one task per input shard: for every document its exact keys and one 64-bit key per
@@ -97,5 +97,3 @@ starts over too. A failed task stops the stage after its phase with the failure 
 ``_failed/<name>.json``; the rerun retries it. ``_work`` may be deleted once the stage is done
 (a rerun then finds every shard done and does nothing).
 """
-
-from curation.dedup import exact, minhash, runner  # noqa: F401  (registers the steps and the stage runner)

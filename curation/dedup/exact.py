@@ -17,8 +17,8 @@ import numpy as np
 import xxhash
 from pydantic import Field, field_validator
 
-from curation.dedup.minhash import CLUSTER_SIZE_BINS
-from curation.step import PipelineStep, StepParams, register
+from curation.dedup.minhash import CLUSTER_SIZE
+from curation.step import StageStep, StepParams
 
 MASK64 = (1 << 64) - 1
 
@@ -40,12 +40,12 @@ def text_keys(texts: Sequence[str], normalize: bool) -> tuple[np.ndarray, np.nda
     return keys128([normalize_text(t) for t in texts] if normalize else list(texts))
 
 
-@register
-class ExactDedup(PipelineStep):
+class ExactDedup(StageStep):
     """Exact de-duplication over the whole dataset: one copy of each text (and of each URL if asked) is kept."""
 
     name = "exact_dedup"
-    histograms = {"cluster_size": CLUSTER_SIZE_BINS}
+    stage = "dedup"
+    scores = (CLUSTER_SIZE,)
 
     class Params(StepParams):
         on: list[Literal["text", "url"]] = Field(default_factory=lambda: ["text"], description="what must be unique")
@@ -62,6 +62,3 @@ class ExactDedup(PipelineStep):
             if isinstance(v, list) and len(set(v)) != len(v):
                 raise ValueError(f"repeated entries in {v}")
             return v
-
-    def run(self, docs, stats):
-        raise RuntimeError("exact_dedup runs inside the dedup stage's runner (curation.dedup.runner)")

@@ -42,7 +42,7 @@ import numpy as np
 import xxhash
 from pydantic import Field
 
-from curation.step import PipelineStep, StepParams, register
+from curation.step import Score, StageStep, StepParams
 
 MASK64 = (1 << 64) - 1
 _U64 = np.uint64
@@ -347,14 +347,15 @@ def lsh_probability(similarity: float, bands: int, rows: int) -> float:
 
 
 # ----------------------------------------------------------------------------------------------
-# The pipeline step (settings only: the dedup stage has its own runner, curation.dedup.runner)
+# The pipeline step (settings only: the dedup stage has its own runner, curation.dedup.driver)
 # ----------------------------------------------------------------------------------------------
 
-CLUSTER_SIZE_BINS = (2.0, 34.0, 32)  # cluster sizes 2..33, one bin each; bigger ones in the last bin
+# cluster sizes 2..33, one bin each; bigger ones in the last bin
+CLUSTER_SIZE = Score("cluster_size", 2.0, 34.0, 32, unit="documents in the cluster", counts="clusters",
+                     note="one bin per size; larger clusters in the last bin")
 
 
-@register
-class MinhashDedup(PipelineStep):
+class MinhashDedup(StageStep):
     """Near-duplicate removal with MinHash LSH over the whole dataset (one copy per cluster kept).
 
     Defaults are FineWeb's: word 5-grams, 112 permutations as 14 bands x 8 rows (a pair at Jaccard
@@ -362,7 +363,8 @@ class MinhashDedup(PipelineStep):
     """
 
     name = "minhash_dedup"
-    histograms = {"cluster_size": CLUSTER_SIZE_BINS}
+    stage = "dedup"
+    scores = (CLUSTER_SIZE,)
 
     class Params(StepParams):
         ngrams: int = Field(5, ge=1, description="words per shingle")
@@ -380,6 +382,3 @@ class MinhashDedup(PipelineStep):
             "datatrove: 64-bit values bit for bit as datatrove's MinhashDedupSignature (slower: one xxh64 per shingle)",
         )
         bucket_rows: int = Field(2_000_000, ge=1000, description="band keys per bucket task (bounds its memory)")
-
-    def run(self, docs, stats):
-        raise RuntimeError("minhash_dedup runs inside the dedup stage's runner (curation.dedup.runner)")

@@ -26,7 +26,8 @@ from curation.document import Document
 from curation.errors import CurationError, InputError
 from curation.io.warc import WarcProblem, WarcRecord, iter_warc
 from curation.stats import StepStats
-from curation.step import PipelineStep, StepParams, register
+from curation.io.fs import RetryingReader
+from curation.step import ReaderStep, StepParams
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +60,26 @@ class WarcReaderParams(StepParams):
         return list(v)
 
 
-@register
-class WarcReader(PipelineStep):
+class WarcReader(ReaderStep):
     """Read one WARC file into HTML documents."""
 
     name = "warc_reader"
     Params = WarcReaderParams
+    suffixes = (".warc", ".warc.gz")
+    splittable = True
 
     def preflight(self) -> None:
         if self.params.mime_fallback == "libmagic":
             libmagic()  # one line naming what is missing, before any work
 
-    def read(self, stream: BinaryIO, path: str, stats: StepStats, part: int = 0, parts: int = 1) -> Iterator[Document]:
-        """The documents of one WARC file, or of its part ``part`` of ``parts``: every ``parts``-th
+    def read(self, url: str, stats: StepStats, part: int = 0, parts: int = 1) -> Iterator[Document]:
+        """The documents of the WARC file ``url`` (local, s3://, https://), read as a stream that
+        reopens and resumes where it was on transient errors (each retry counted as ``io_retries``)."""
+        with RetryingReader(url, on_retry=lambda: stats.count("io_retries")) as stream:
+            yield from self.read_stream(stream, url, stats, part, parts)
+
+    def read_stream(self, stream: BinaryIO, path: str, stats: StepStats, part: int = 0, parts: int = 1) -> Iterator[Document]:
+        """The documents of one WARC stream, or of its part ``part`` of ``parts``: every ``parts``-th
         response record starting at the ``part``-th (each part still decompresses the whole file, so
         only files much larger than a task's fair share are split)."""
         p: WarcReaderParams = self.params

@@ -11,7 +11,7 @@ import sys
 import torch
 
 from curation.errors import CurationError
-from curation.tokenization import encode, load_tokenizer
+from curation.tokenization.tokenizer import encode, load_tokenizer
 from curation.trainer import add_sample_arguments
 from curation.trainer.model import GPT, GPTConfig
 from curation.trainer.train import load_checkpoint

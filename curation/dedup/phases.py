@@ -1,17 +1,13 @@
-"""The dedup stage's runner: six phases of Ray tasks over files in ``OUTPUT/dedup/_work``.
+"""The dedup stage's phases: plain functions, one call per task, over files in ``OUTPUT/dedup/_work``.
 
-See the package docstring (``curation.dedup``) for the design; this module holds the phases
-(plain functions a Ray task calls, testable without Ray) and the driver that schedules them.
-Every phase part writes its outputs atomically, then its completion marker; the driver skips the
-parts whose marker exists, so a rerun resumes after the last finished part. Every computation is
-deterministic, so a part that is redone writes what it wrote before.
+See the package docstring (``curation.dedup``) for the design; ``curation.dedup.driver`` schedules
+these. Every phase part writes its outputs atomically, then its completion marker, so a rerun
+resumes after the last finished part; every computation is deterministic, so a part that is
+redone writes what it wrote before. They know nothing of Ray: tests call them directly.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,13 +21,11 @@ from curation.dedup import clusters as cl
 from curation.dedup import exact as ex
 from curation.dedup import minhash as mh
 from curation.dedup import storage as st
-from curation.errors import ConfigError, CurationError, InputError
-from curation.execution import TASK_RETRIES, StageContext, StageResult, merge_stage_stats, stage_runner
-from curation.io.fs import filesystem, join, list_files, read_bytes
+from curation.errors import ConfigError
+from curation.io.fs import filesystem, join
 from curation.io.parquet import read_documents, write_documents
+from curation.layout import StageLayout
 from curation.stats import StageStats, StepStats
-
-log = logging.getLogger(__name__)
 
 PLAN_VERSION = 1
 READ_BATCH = 1000  # documents hashed together
@@ -117,63 +111,55 @@ class Settings:
 
 
 class Paths:
-    def __init__(self, out_dir: str):
-        self.out = out_dir
-        self.work = join(out_dir, "_work")
+    """The dedup stage's own files, in its stage folder (``curation.layout``)."""
+
+    def __init__(self, layout: StageLayout):
+        self.layout = layout
 
     def plan(self) -> str:
-        return join(self.out, "plan.json")
+        return join(self.layout.dir, "plan.json")
 
     def sign(self, i: int) -> str:
-        return join(self.work, "sign", f"{i:06d}.parquet")
+        return self.layout.work("sign", f"{i:06d}.parquet")
 
     def sign_done(self, i: int) -> str:
-        return join(self.work, "sign", "_done", f"{i:06d}.json")
+        return self.layout.work("sign", "_done", f"{i:06d}.json")
 
     def exact_edges(self, p: int) -> str:
-        return join(self.work, "bucket", f"exact-{p:05d}.parquet")
+        return self.layout.work("bucket", f"exact-{p:05d}.parquet")
 
     def candidates(self, p: int) -> str:
-        return join(self.work, "bucket", f"pairs-{p:05d}.parquet")
+        return self.layout.work("bucket", f"pairs-{p:05d}.parquet")
 
     def bucket_done(self, p: int) -> str:
-        return join(self.work, "bucket", "_done", f"{p:05d}.json")
+        return self.layout.work("bucket", "_done", f"{p:05d}.json")
 
     def sketches(self, i: int) -> str:
-        return join(self.work, "verify_a", f"{i:06d}.parquet")
+        return self.layout.work("verify_a", f"{i:06d}.parquet")
 
     def sketches_done(self, i: int) -> str:
-        return join(self.work, "verify_a", "_done", f"{i:06d}.json")
+        return self.layout.work("verify_a", "_done", f"{i:06d}.json")
 
     def edges(self, i: int) -> str:
-        return join(self.work, "verify_b", f"{i:06d}.parquet")
+        return self.layout.work("verify_b", f"{i:06d}.parquet")
 
     def edges_done(self, i: int) -> str:
-        return join(self.work, "verify_b", "_done", f"{i:06d}.json")
+        return self.layout.work("verify_b", "_done", f"{i:06d}.json")
 
     def remove(self) -> str:
-        return join(self.work, "cluster", "remove.parquet")
+        return self.layout.work("cluster", "remove.parquet")
 
     def cluster_samples(self) -> str:
-        return join(self.work, "cluster", "samples.json")
+        return self.layout.work("cluster", "samples.json")
 
     def cluster_done(self) -> str:
-        return join(self.work, "cluster", "_done.json")
+        return self.layout.work("cluster", "_done.json")
 
     def samples(self, i: int) -> str:
-        return join(self.work, "samples", f"{i:06d}.json")
-
-    def shard(self, name: str) -> str:
-        return join(self.out, "shards", f"{name}.parquet")
-
-    def done(self, name: str) -> str:
-        return join(self.out, "_done", f"{name}.json")
-
-    def failed(self, name: str) -> str:
-        return join(self.out, "_failed", f"{name}.json")
+        return self.layout.work("samples", f"{i:06d}.json")
 
     def clusters_json(self) -> str:
-        return join(self.out, "clusters.json")
+        return join(self.layout.dir, "clusters.json")
 
 
 def _iter_columns(url: str, columns: list[str]):
@@ -194,13 +180,13 @@ def _finish(marker_url: str, marker: dict[str, Any], timer: st.Timer, mem: st.Pe
 # ----------------------------------------------------------------------------------------------
 
 
-def phase_sign(out_dir: str, index: int, input: str, partitions: int, settings: dict) -> dict[str, Any]:
+def phase_sign(layout: StageLayout, index: int, input: str, partitions: int, settings: dict) -> dict[str, Any]:
     """Hash every document of one shard into keys: exact text/URL keys and one key per MinHash band.
 
     Writes ``sign/<i>.parquet``: rows ``(kind, key, key2, gdoc, prio)`` routed by ``key % partitions``.
     """
     s = Settings.from_dict(settings)
-    paths = Paths(out_dir)
+    paths = Paths(layout)
     timer = st.Timer()
     with st.PeakMemory() as mem:
         parts: list[dict[str, np.ndarray]] = []
@@ -301,7 +287,7 @@ def _new_group(*sorted_keys: np.ndarray) -> np.ndarray:
     return new
 
 
-def phase_bucket(out_dir: str, partition: int, shards: int, settings: dict) -> dict[str, Any]:
+def phase_bucket(layout: StageLayout, partition: int, shards: int, settings: dict) -> dict[str, Any]:
     """Gather one partition of every shard's keys; documents sharing a key become pairs.
 
     Exact keys give exact pairs (each copy to the group's first by priority). Band keys give
@@ -309,7 +295,7 @@ def phase_bucket(out_dir: str, partition: int, shards: int, settings: dict) -> d
     member that fails verification against the first can still join through its neighbour).
     """
     s = Settings.from_dict(settings)
-    paths = Paths(out_dir)
+    paths = Paths(layout)
     timer = st.Timer()
     with st.PeakMemory() as mem:
         t = st.concat([st.read_routed(paths.sign(i), partition) for i in range(shards)], BAND_SCHEMA)
@@ -379,10 +365,10 @@ def _sketches(input: str, rows: np.ndarray, s: Settings) -> dict[int, np.ndarray
     return out
 
 
-def phase_verify_a(out_dir: str, index: int, input: str, partitions: int, settings: dict) -> dict[str, Any]:
+def phase_verify_a(layout: StageLayout, index: int, input: str, partitions: int, settings: dict) -> dict[str, Any]:
     """Candidate pairs whose first document is in this shard: attach its sketch, route to the second's shard."""
     s = Settings.from_dict(settings)
-    paths = Paths(out_dir)
+    paths = Paths(layout)
     timer = st.Timer()
     with st.PeakMemory() as mem:
         t = st.concat([st.read_routed(paths.candidates(p), index) for p in range(partitions)], PAIR_SCHEMA)
@@ -412,10 +398,10 @@ def phase_verify_a(out_dir: str, index: int, input: str, partitions: int, settin
     return _finish(paths.sketches_done(index), marker, timer, mem)
 
 
-def phase_verify_b(out_dir: str, index: int, input: str, shards: int, settings: dict) -> dict[str, Any]:
+def phase_verify_b(layout: StageLayout, index: int, input: str, shards: int, settings: dict) -> dict[str, Any]:
     """Candidate pairs whose second document is in this shard: compute its sketch, keep similar pairs."""
     s = Settings.from_dict(settings)
-    paths = Paths(out_dir)
+    paths = Paths(layout)
     timer = st.Timer()
     with st.PeakMemory() as mem:
         a_parts, b_parts, pa_parts, pb_parts, sk_a = [], [], [], [], []
@@ -460,10 +446,10 @@ def phase_verify_b(out_dir: str, index: int, input: str, shards: int, settings: 
 # ----------------------------------------------------------------------------------------------
 
 
-def phase_cluster(out_dir: str, shards: int, partitions: int, settings: dict) -> dict[str, Any]:
+def phase_cluster(layout: StageLayout, shards: int, partitions: int, settings: dict) -> dict[str, Any]:
     """Join all pairs into clusters, pick each cluster's kept document, write what every shard removes."""
     s = Settings.from_dict(settings)
-    paths = Paths(out_dir)
+    paths = Paths(layout)
     timer = st.Timer()
     with st.PeakMemory() as mem:
         edges: dict[str, tuple[np.ndarray, ...]] = {}
@@ -527,11 +513,11 @@ def phase_cluster(out_dir: str, shards: int, partitions: int, settings: dict) ->
 
 
 def phase_filter(
-    out_dir: str, index: int, name: str, input: str, settings: dict, fingerprint: str, global_costs: dict[str, float]
+    layout: StageLayout, index: int, name: str, input: str, settings: dict, fingerprint: str, global_costs: dict[str, float]
 ) -> dict[str, Any]:
     """Copy one shard without its removed documents; write its statistics and completion marker."""
     s = Settings.from_dict(settings)
-    paths = Paths(out_dir)
+    paths = Paths(layout)
     timer = st.Timer()
     actions: dict[int, list[tuple[int, int]]] = {}
     t = st.read_routed(paths.remove(), index)
@@ -542,9 +528,9 @@ def phase_filter(
     found: dict[str, dict] = {}
     stats: dict[str, StepStats] = {}
     if s.exact_label:
-        stats["exact"] = StepStats(s.exact_label, bins=dict(ex.ExactDedup.histograms))
+        stats["exact"] = StepStats(s.exact_label, bins=ex.ExactDedup.histogram_bins())
     if s.minhash_label:
-        stats["near"] = StepStats(s.minhash_label, bins=dict(mh.MinhashDedup.histograms))
+        stats["near"] = StepStats(s.minhash_label, bins=mh.MinhashDedup.histogram_bins())
     exact_st, near_st = stats.get("exact"), stats.get("near")
 
     def kept():
@@ -578,7 +564,7 @@ def phase_filter(
                 yield doc
 
     with st.PeakMemory() as mem:
-        written = write_documents(paths.shard(name), kept())
+        written = write_documents(layout.shard(name), kept())
     st.write_json(paths.samples(index), found)
     # Work done for this shard in the earlier phases, and its share of the global ones.
     sign = st.read_json(paths.sign_done(index))
@@ -616,7 +602,7 @@ def phase_filter(
         "rss_growth_mb": mem.delta_mb,
         "stats": stage_stats.to_dict(),
     }
-    st.write_json(paths.done(name), marker)
+    st.write_json(layout.done(name), marker)
     return marker
 
 
@@ -630,245 +616,3 @@ PHASES = {
 }
 
 
-# ----------------------------------------------------------------------------------------------
-# Driver
-# ----------------------------------------------------------------------------------------------
-
-_REMOTE = None
-
-
-def _remote():
-    global _REMOTE
-    if _REMOTE is None:
-        import ray
-
-        @ray.remote(num_cpus=1, max_retries=TASK_RETRIES)
-        def dedup_task(phase: str, job: dict[str, Any]) -> dict[str, Any]:
-            return PHASES[phase](**job)
-
-        _REMOTE = dedup_task
-    return _REMOTE
-
-
-def _error_text(e: BaseException) -> str:
-    cause = getattr(e, "cause", None) or e
-    return f"{type(cause).__name__}: {cause}"
-
-
-def run_phase(phase: str, jobs: list[tuple[str, dict[str, Any]]], limit: int, progress: bool) -> tuple[dict[str, dict], list[dict]]:
-    """Run ``PHASES[phase](**job)`` for each (name, job) as Ray tasks, at most ``limit`` at once."""
-    import ray
-    from tqdm import tqdm
-
-    results: dict[str, dict] = {}
-    failures: list[dict] = []
-    if not jobs:
-        return results, failures
-    remote = _remote()
-    queue = list(jobs)
-    pending: dict[Any, str] = {}
-    with tqdm(total=len(jobs), desc=f"dedup:{phase}", unit="task", disable=not progress, dynamic_ncols=True) as bar:
-        while queue or pending:
-            while queue and len(pending) < limit:
-                key, job = queue.pop(0)
-                pending[remote.remote(phase, job)] = key
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                key = pending.pop(ref)
-                try:
-                    results[key] = ray.get(ref)
-                except Exception as e:  # a bad input, or a worker that died more often than Ray retries
-                    failures.append({"shard": key, "phase": phase, "error": _error_text(e)})
-                    bar.write(f"dedup {phase} failed for {key}: {_error_text(e)}")
-                bar.update(1)
-    return results, failures
-
-
-def _input_shards(input_dir: str) -> list[dict[str, Any]]:
-    """The previous stage's finished shards, sorted by name, with their document counts and sizes."""
-    markers = list_files(join(input_dir, "_done"), ".json")
-    if not markers:
-        raise InputError(f"the dedup stage reads {input_dir}, which has no finished shard: run the stage before it first")
-    shards = []
-    for url in markers:
-        m = json.loads(read_bytes(url))
-        name = m.get("shard") or url.rsplit("/", 1)[-1][: -len(".json")]
-        shard_url = join(input_dir, "shards", f"{name}.parquet")
-        fs, path = filesystem(shard_url)
-        try:
-            size = fs.size(path)
-        except FileNotFoundError:
-            raise InputError(f"{shard_url} is marked done but does not exist: rerun the stage before dedup") from None
-        docs = m.get("documents")
-        if docs is None:
-            with fs.open(path, "rb") as f:
-                docs = pq.ParquetFile(f).metadata.num_rows
-        shards.append({"name": name, "input": shard_url, "documents": int(docs), "bytes": int(size)})
-    shards.sort(key=lambda r: r["name"])
-    if len(shards) >= 1 << 31:
-        raise CurationError("too many shards for 32-bit shard numbers")
-    return shards
-
-
-def _absolute(url: str) -> str:
-    import os
-
-    return url if "://" in url else os.path.abspath(url)
-
-
-def _wipe(out_dir: str) -> None:
-    fs, path = filesystem(out_dir)
-    for sub in ("_work", "_done", "_failed", "shards", "plan.json", "clusters.json", "stats.json"):
-        p = f"{path}/{sub}"
-        if fs.exists(p):
-            fs.rm(p, recursive=True)
-
-
-def _remove_temporaries(out_dir: str) -> None:
-    """Delete the temporary files of writes a killed run left half-done (this driver owns the folder)."""
-    fs, path = filesystem(out_dir)
-    if not fs.exists(path):
-        return
-    for p in fs.find(path):
-        if p.rsplit("/", 1)[-1].startswith(".tmp-"):
-            fs.rm(p)
-
-
-def _done_names(out_dir: str) -> set[str]:
-    return {u.rsplit("/", 1)[-1][: -len(".json")] for u in list_files(join(out_dir, "_done"), ".json")}
-
-
-def missing_markers(marker_urls: list[str]) -> list[int]:
-    """Positions of the markers that do not exist (one listing per folder)."""
-    by_folder: dict[str, list[tuple[int, str]]] = {}
-    for k, u in enumerate(marker_urls):
-        folder, name = u.rsplit("/", 1)
-        by_folder.setdefault(folder, []).append((k, name))
-    missing = []
-    for folder, items in by_folder.items():
-        have = {x.rsplit("/", 1)[-1] for x in list_files(folder, ".json")}
-        missing += [k for k, n in items if n not in have]
-    return sorted(missing)
-
-
-@stage_runner("dedup")
-def run_dedup(ctx: StageContext) -> StageResult:
-    """Exact and/or MinHash de-duplication of the previous stage's shards, across all of them."""
-    import ray
-
-    started = time.perf_counter()
-    settings = Settings.from_stage(ctx.stage)
-    if ctx.input_dir is None:
-        raise CurationError(f"stage {ctx.stage.name!r} needs an earlier stage's output, but it is the first stage of {ctx.config.path}")
-    out_dir = _absolute(join(ctx.output, ctx.stage.name))  # Ray workers may run in another directory
-    paths = Paths(out_dir)
-    shards = _input_shards(_absolute(ctx.input_dir))
-    total_docs = sum(r["documents"] for r in shards)
-    partitions = max(1, math.ceil(total_docs * settings.keys_per_doc / settings.bucket_rows))
-    plan = {
-        "version": PLAN_VERSION,
-        "fingerprint": ctx.stage.fingerprint(),
-        "settings": settings.to_dict(),
-        "partitions": partitions,
-        "documents": total_docs,
-        "shards": [{k: r[k] for k in ("name", "documents", "bytes")} for r in shards],  # not paths: the output may move
-    }
-    plan = json.loads(json.dumps(plan))  # as it reads back from plan.json
-    fs, path = filesystem(out_dir)
-    old = st.read_json_or_none(paths.plan())
-    if old is not None and old != plan and not ctx.force:
-        log.warning("dedup: the input shards or the settings changed since %s was started: starting over", out_dir)
-    if ctx.force or old != plan:  # (no plan: whatever is there was not made by this runner's plan)
-        _wipe(out_dir)
-    _remove_temporaries(out_dir)
-    if fs.exists(f"{path}/_failed"):
-        fs.rm(f"{path}/_failed", recursive=True)
-    st.write_json(paths.plan(), plan)
-
-    names = [r["name"] for r in shards]
-    done_before = _done_names(out_dir) & set(names)
-    result = StageResult(ctx.stage.name, len(shards), len(done_before))
-    limit = ctx.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
-    sd = settings.to_dict()
-
-    todo = missing_markers
-
-    def run(phase: str, jobs: list[tuple[str, dict]]) -> bool:
-        _, failures = run_phase(phase, jobs, limit, ctx.progress)
-        for f in failures:
-            shard = next((r for r in shards if r["name"] == f["shard"]), None)
-            err = {"shard": f["shard"], "input": shard["input"] if shard else f"{phase} {f['shard']}", "error": f"{phase}: {f['error']}"}
-            result.shards_failed.append(err)
-            st.write_json(paths.failed(f["shard"]), err)
-        return not failures
-
-    worked = len(done_before) < len(shards)
-    if worked:
-        ok = run("sign", [(shards[i]["name"], {"out_dir": out_dir, "index": i, "input": shards[i]["input"], "partitions": partitions, "settings": sd})
-                          for i in todo([paths.sign_done(i) for i in range(len(shards))])])
-        ok = ok and run("bucket", [(f"partition-{p:05d}", {"out_dir": out_dir, "partition": p, "shards": len(shards), "settings": sd})
-                                   for p in todo([paths.bucket_done(p) for p in range(partitions)])])
-        if ok and settings.minhash_label and settings.verify:
-            ok = run("verify_a", [(shards[i]["name"], {"out_dir": out_dir, "index": i, "input": shards[i]["input"], "partitions": partitions, "settings": sd})
-                                  for i in todo([paths.sketches_done(i) for i in range(len(shards))])])
-            ok = ok and run("verify_b", [(shards[i]["name"], {"out_dir": out_dir, "index": i, "input": shards[i]["input"], "shards": len(shards), "settings": sd})
-                                         for i in todo([paths.edges_done(i) for i in range(len(shards))])])
-        if ok and todo([paths.cluster_done()]):
-            ok = run("cluster", [("cluster", {"out_dir": out_dir, "shards": len(shards), "partitions": partitions, "settings": sd})])
-        if ok:
-            costs = [st.read_json(paths.bucket_done(p)) for p in range(partitions)] + [st.read_json(paths.cluster_done())]
-            global_wall, global_cpu = sum(c["wall"] for c in costs), sum(c["cpu"] for c in costs)
-            done_now = _done_names(out_dir)
-            run("filter", [
-                (r["name"], {"out_dir": out_dir, "index": i, "name": r["name"], "input": r["input"], "settings": sd,
-                             "fingerprint": plan["fingerprint"],
-                             "global_costs": {"wall": global_wall, "cpu": global_cpu, "share": r["documents"] / max(total_docs, 1)}})
-                for i, r in enumerate(shards) if r["name"] not in done_now
-            ])
-    result.stats = merge_stage_stats(ctx.stage.name, out_dir)
-    if not result.shards_failed and _done_names(out_dir) >= set(names) and (worked or (not st.exists(paths.clusters_json()) and st.exists(paths.cluster_done()))):
-        write_clusters_report(paths, shards, settings, result.stats, partitions)
-    result.wall_seconds = time.perf_counter() - started
-    return result
-
-
-def write_clusters_report(paths: Paths, shards: list[dict], settings: Settings, stats: StageStats, partitions: int) -> dict[str, Any]:
-    """``OUTPUT/dedup/clusters.json``: counts, cluster-size histograms and sample clusters to check."""
-    cluster = st.read_json(paths.cluster_done())
-    members: dict[str, dict] = {}
-    for i in range(len(shards)):
-        members.update(st.read_json_or_none(paths.samples(i)) or {})
-    samples = []
-    for smp in st.read_json(paths.cluster_samples()):
-        samples.append({
-            "kind": smp["kind"],
-            "size": smp["size"],
-            "members": [
-                {"kept": g == smp["keeper"], "shard": shards[g >> 32]["name"], "row": g & 0xFFFFFFFF, **members.get(str(g), {})}
-                for g in smp["members"]
-            ],
-        })
-    pairs: dict[str, int] = {}
-    for p in range(partitions):
-        m = st.read_json(paths.bucket_done(p))
-        pairs["exact_pairs"] = pairs.get("exact_pairs", 0) + m["exact_pairs"]
-        pairs["candidate_pairs_per_bucket"] = pairs.get("candidate_pairs_per_bucket", 0) + m["candidate_pairs"]
-    if settings.minhash_label and settings.verify:
-        for i in range(len(shards)):
-            m = st.read_json(paths.edges_done(i))
-            for k in ("candidate_pairs", "verified_pairs", "rejected_pairs"):
-                pairs[k] = pairs.get(k, 0) + m[k]
-    first = stats.steps[0] if stats.steps else None
-    last = stats.steps[-1] if stats.steps else None
-    report = {
-        "keep_rule": "per cluster, the document with the earliest date (WARC-Date); ties: smallest xxh64(id)",
-        "documents_in": first.docs_in if first else 0,
-        "documents_out": last.docs_out if last else 0,
-        "exact": {k: cluster["summary"][k] for k in ("text", "url") if k in cluster["summary"]},
-        "near": cluster["summary"].get("near"),
-        "pairs": pairs,
-        "settings": settings.to_dict(),
-        "samples": samples,
-    }
-    st.write_json(paths.clusters_json(), report)
-    return report

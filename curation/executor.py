@@ -1,0 +1,173 @@
+"""Where tasks run: on Ray (the default; embedded, or a cluster) or in this process (``--executor local``).
+
+The task code is the same either way: a plain function and its arguments. The local executor runs
+one task at a time in the calling process, so a debugger stops inside a step and unit tests need no
+Ray; Ray runs one task per CPU of the cluster and re-runs a task whose worker died
+(``TASK_RETRIES`` times). Both give the same shards, since every task's output depends only on its
+input and settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from curation.errors import CurationError
+
+log = logging.getLogger(__name__)
+
+TASK_RETRIES = 3  # Ray re-runs a task whose worker died, at most this many times
+EXECUTORS = ("ray", "local")
+
+
+class Executor(ABC):
+    """Runs ``fn(*args)`` somewhere and hands back results as they finish."""
+
+    name: str
+
+    @abstractmethod
+    def slots(self) -> int:
+        """How many tasks may run at once."""
+
+    @abstractmethod
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Start ``fn(*args)``; return a handle."""
+
+    @abstractmethod
+    def next_done(self, handles: list[Any]) -> Any:
+        """Block until one of ``handles`` has finished; return it."""
+
+    @abstractmethod
+    def result(self, handle: Any) -> Any:
+        """The return value of a finished task; raises what the task (or its dead worker) raised."""
+
+
+class LocalExecutor(Executor):
+    """One task at a time, in this process, in the order submitted."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._queue: deque[int] = deque()
+        self._calls: dict[int, tuple[Callable[..., Any], tuple]] = {}
+        self._results: dict[int, tuple[bool, Any]] = {}
+        self._next = 0
+
+    def slots(self) -> int:
+        return 1
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> int:
+        handle = self._next
+        self._next += 1
+        self._calls[handle] = (fn, args)
+        self._queue.append(handle)
+        return handle
+
+    def next_done(self, handles: list[Any]) -> int:
+        for h in handles:
+            if h in self._results:
+                return h
+        while self._queue:  # run in submission order until one of the handles is done
+            h = self._queue.popleft()
+            fn, args = self._calls.pop(h)
+            try:
+                self._results[h] = (True, fn(*args))
+            except Exception as e:  # noqa: BLE001 - handed to whoever asks for the result
+                self._results[h] = (False, e)
+            if h in handles:
+                return h
+        raise ValueError("none of these handles was submitted to this executor")
+
+    def result(self, handle: int) -> Any:
+        ok, value = self._results.pop(handle)
+        if not ok:
+            raise value
+        return value
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
+class RayExecutor(Executor):
+    """Tasks on Ray, one CPU each: embedded (``workers`` CPUs, default all) or the cluster at ``address``."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None):
+        import ray
+
+        connect_ray(address, workers)
+        self._ray = ray
+        self._remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_call)
+        self._workers = workers
+
+    def slots(self) -> int:
+        return self._workers or max(int(self._ray.cluster_resources().get("CPU", 1)), 1)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._remote.remote(fn, *args)
+
+    def next_done(self, handles: list[Any]) -> Any:
+        ready, _ = self._ray.wait(handles, num_returns=1)
+        return ready[0]
+
+    def result(self, handle: Any) -> Any:
+        return self._ray.get(handle)
+
+
+def make_executor(kind: str = "ray", address: str | None = None, workers: int | None = None) -> Executor:
+    if kind == "local":
+        if address:
+            raise CurationError("--executor local runs in this process: it takes no --ray-address")
+        return LocalExecutor()
+    if kind == "ray":
+        return RayExecutor(address, workers)
+    raise CurationError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+
+
+def connect_ray(address: str | None, workers: int | None) -> None:
+    """Attach to ``address`` (or RAY_ADDRESS), else start an embedded Ray with ``workers`` CPUs."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    # Without this an embedded ray.init() writes ~/.ray/auth_token, and later clusters turn auth on.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    # The driver's environment does not reach tasks on an existing cluster: pass what they need.
+    env_vars = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "CURATION_"))}
+    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env_vars}} if env_vars else {}
+    if address:
+        _check_answers(address)
+    try:
+        if address:
+            ray.init(address=address, logging_level=logging.WARNING, **kwargs)
+        else:
+            ray.init(
+                num_cpus=workers or os.cpu_count(),
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                object_store_memory=300 * 1024 * 1024,  # shards travel as files, not objects
+                **kwargs,
+            )
+    except Exception as e:
+        where = f"the Ray cluster at {address}" if address else "an embedded Ray"
+        raise CurationError(f"could not start or reach {where}: {e} (check --ray-address / RAY_ADDRESS)") from None
+
+
+def _check_answers(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, not minutes, when nothing listens at a Ray address (ray.init retries long)."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms are Ray's to resolve
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise CurationError(f"no Ray cluster answers at {address} ({e}); start one with `ray start --head` or fix --ray-address / RAY_ADDRESS") from None

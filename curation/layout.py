@@ -1,0 +1,197 @@
+"""Where a run's files live, in one place: every stage, runner, and reader of a run goes through here.
+
+    OUTPUT/run.json                      the command, the pipeline and its settings
+    OUTPUT/<stage>/shards/<shard>.parquet   the stage's documents (document stages)
+    OUTPUT/<stage>/_done/<shard>.json    completion marker: written last, holds the shard's statistics
+    OUTPUT/<stage>/_failed/<shard>.json  why a shard failed ({"shard", "input", "error"})
+    OUTPUT/<stage>/_attempts/<shard>/    one empty file per attempt (retries survive a dead worker)
+    OUTPUT/<stage>/_work/                intermediate files of whole-stage runners (dedup, tokenize)
+    OUTPUT/<stage>/stats.json            the stage's merged statistics
+
+A shard counts as finished only once its marker exists. Every write is atomic (a temporary
+``.tmp-*`` name, then a rename), so what a killed run leaves behind is either finished or a
+temporary file that ``clean_temporaries`` removes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from curation.errors import CurationError
+from curation.io.fs import atomic_write_bytes, exists, filesystem, join, list_files, read_bytes
+from curation.registry import STAGE_ORDER
+from curation.stats import StageStats
+
+MARKER_FIELDS = ("shard", "stats")  # what every completion marker holds, whoever wrote it
+
+
+def _stem(url: str, suffix: str) -> str:
+    return url.rsplit("/", 1)[-1][: -len(suffix)]
+
+
+class StageLayout:
+    """The folder of one stage of a run, and what is in it."""
+
+    def __init__(self, output: str, stage: str):
+        self.output = output
+        self.stage = stage
+        self.dir = join(output, stage)
+
+    def __repr__(self) -> str:
+        return f"StageLayout({self.dir!r})"
+
+    # -- paths ---------------------------------------------------------------------------------
+    def shard(self, name: str) -> str:
+        return join(self.dir, "shards", f"{name}.parquet")
+
+    def done(self, name: str) -> str:
+        return join(self.dir, "_done", f"{name}.json")
+
+    def failed(self, name: str) -> str:
+        return join(self.dir, "_failed", f"{name}.json")
+
+    def work(self, *parts: str) -> str:
+        return join(self.dir, "_work", *parts)
+
+    @property
+    def stats_url(self) -> str:
+        return join(self.dir, "stats.json")
+
+    # -- what is there -------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return exists(self.dir)
+
+    def shard_urls(self) -> list[str]:
+        return list_files(join(self.dir, "shards"), ".parquet")
+
+    def done_names(self) -> set[str]:
+        """Names of the finished shards (one listing, no marker read)."""
+        return {_stem(u, ".json") for u in list_files(join(self.dir, "_done"), ".json")}
+
+    def markers(self) -> Iterator[dict[str, Any]]:
+        """Every completion marker, checked (sorted by name)."""
+        for url in list_files(join(self.dir, "_done"), ".json"):
+            yield read_marker(url)
+
+    def marker(self, name: str) -> dict[str, Any]:
+        return read_marker(self.done(name))
+
+    def failures(self) -> list[dict[str, Any]]:
+        """The recorded failures of shards that are not (or no longer) marked done."""
+        done = self.done_names()
+        found = []
+        for url in list_files(join(self.dir, "_failed"), ".json"):
+            err = _read_json(url, "failure record")
+            if err.get("shard", _stem(url, ".json")) not in done:
+                found.append({"shard": _stem(url, ".json"), "input": "?", "error": "?", **err})
+        return found
+
+    # -- housekeeping --------------------------------------------------------------------------
+    def record_attempt(self, name: str) -> int:
+        """Leave a trace of one attempt at shard ``name``; return how many attempts it has had."""
+        folder = join(self.dir, "_attempts", name)
+        atomic_write_bytes(join(folder, uuid.uuid4().hex), b"")
+        return len(list_files(folder, ""))
+
+    def write_failure(self, name: str, input: str, error: str) -> dict[str, Any]:
+        record = {"shard": name, "input": input, "error": error}
+        atomic_write_bytes(self.failed(name), json.dumps(record, ensure_ascii=False).encode())
+        return record
+
+    def clear_failure(self, name: str) -> None:
+        fs, path = filesystem(self.failed(name))
+        if fs.exists(path):
+            fs.rm(path)
+
+    def clean_temporaries(self) -> int:
+        """Delete the temporary files of writes a killed run left half-done (the driver owns the
+        folder while it runs); return how many."""
+        fs, path = filesystem(self.dir)
+        if not fs.exists(path):
+            return 0
+        leftovers = [p for p in fs.find(path) if p.rsplit("/", 1)[-1].startswith(".tmp-")]
+        for p in leftovers:
+            fs.rm(p)
+        return len(leftovers)
+
+    def remove(self, *parts: str) -> None:
+        """Delete ``parts`` of the stage folder (or the whole folder), if present."""
+        fs, path = filesystem(join(self.dir, *parts) if parts else self.dir)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+
+    # -- statistics ----------------------------------------------------------------------------
+    def collect_stats(self) -> StageStats | None:
+        """The statistics of every finished shard and the errors of failed ones, folded into one;
+        None when the stage has neither."""
+        merged, seen = StageStats(self.stage), False
+        for marker in self.markers():
+            merged.merge(StageStats.from_dict(marker["stats"]))
+            seen = True
+        for err in self.failures():
+            merged.shards_failed += 1
+            merged.errors.append(err)
+            seen = True
+        return merged if seen else None
+
+    def merge_stats(self) -> StageStats:
+        """``collect_stats`` written to ``stats.json``."""
+        merged = self.collect_stats() or StageStats(self.stage)
+        atomic_write_bytes(self.stats_url, merged.to_json().encode())
+        return merged
+
+
+def _read_json(url: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(read_bytes(url))
+    except json.JSONDecodeError as e:
+        raise CurationError(f"{url}: {what} is not valid JSON ({e}); delete it and rerun the stage") from None
+    if not isinstance(value, dict):
+        raise CurationError(f"{url}: {what} is not a JSON object; delete it and rerun the stage")
+    return value
+
+
+def read_marker(url: str) -> dict[str, Any]:
+    """A completion marker, with the fields every reader relies on checked."""
+    marker = _read_json(url, "completion marker")
+    for key in MARKER_FIELDS:
+        if key not in marker:
+            raise CurationError(f"{url}: completion marker has no field {key!r} (damaged or foreign); delete it and rerun the stage")
+    stats = marker["stats"]
+    missing = [k for k in ("stage", "steps") if not isinstance(stats, dict) or k not in stats]
+    if missing:
+        raise CurationError(f"{url}: completion marker's 'stats' has no field {missing[0]!r} (damaged or foreign); delete it and rerun the stage")
+    return marker
+
+
+def stage_layouts(output: str) -> list[StageLayout]:
+    """The stages a run has written under ``output``, in pipeline order."""
+    return [StageLayout(output, s) for s in STAGE_ORDER if exists(join(output, s))]
+
+
+def load_run_stats(output: str) -> dict[str, StageStats]:
+    """Statistics of every stage under ``output`` (merged from its markers, so a stage still
+    running or that crashed shows what it finished), in pipeline order."""
+    found = {}
+    for layout in stage_layouts(output):
+        stats = layout.collect_stats()
+        if stats is not None:
+            found[layout.stage] = stats
+    return found
+
+
+def has_output(output: str) -> bool:
+    return bool(stage_layouts(output))
+
+
+def read_run_info(output: str) -> dict[str, Any] | None:
+    """``OUTPUT/run.json``, or None when the run has none."""
+    url = join(output, "run.json")
+    return _read_json(url, "run record") if exists(url) else None
+
+
+def write_run_info(output: str, info: dict[str, Any]) -> None:
+    atomic_write_bytes(join(output, "run.json"), json.dumps(info, indent=1, ensure_ascii=False).encode())

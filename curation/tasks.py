@@ -1,0 +1,132 @@
+"""The one task loop: every stage's work goes through ``run_tasks``.
+
+Per-shard stages, the dedup phases and the tokenize phases all hand it a list of ``Task``s. It
+keeps at most ``executor.slots()`` of them in flight, records each attempt (so retries of a task
+whose worker died are counted, on disk, where a dead worker cannot forget them), records every
+failure in the stage's ``_failed/`` folder, and draws one progress bar. A failure fails its task
+alone: the others go on.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from curation.executor import Executor
+from curation.layout import StageLayout
+
+_ATTEMPT: contextvars.ContextVar[int] = contextvars.ContextVar("attempt", default=1)
+
+
+def current_attempt() -> int:
+    """Which attempt at its task the running code is (1 outside the task runner)."""
+    return _ATTEMPT.get()
+
+
+@dataclass(frozen=True)
+class Task:
+    """``fn(*args)`` for one unit of a stage (a shard, a bucket, a phase part).
+
+    ``name`` is what the stage's ``_failed`` record is called (and its ``_attempts`` folder, unless
+    ``attempts`` names another, for tasks that share a name across phases); ``input`` is what the
+    task reads, named in its failure. ``units`` is its weight on the progress bar.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    args: tuple = ()
+    input: str = ""
+    layout: StageLayout | None = None
+    units: int = 1
+    attempts: str | None = None
+
+
+class TaskFailed(Exception):
+    """Raised by task code that words its own failure (``{"shard", "input", "error", ...}``);
+    ``recorded``: it is already written where it belongs (e.g. the stage of a chain that failed)."""
+
+    def __init__(self, failure: dict[str, Any], recorded: bool = False):
+        super().__init__(failure.get("error", ""))
+        self.failure = failure
+        self.recorded = recorded
+
+
+def error_text(e: BaseException) -> str:
+    cause = getattr(e, "cause", None) or e  # a Ray task error wraps the original exception
+    return f"{type(cause).__name__}: {cause}"
+
+
+def _guarded(task: Task) -> dict[str, Any]:
+    """Runs on the worker: count the attempt, run the task, record a failure where it happened."""
+    attempt = task.layout.record_attempt(task.attempts or task.name) if task.layout is not None else 1
+    token = _ATTEMPT.set(attempt)
+    try:
+        return {"ok": True, "value": task.fn(*task.args)}
+    except Exception as e:  # a bad input fails its task only
+        failure = {"shard": task.name, "input": task.input, **(e.failure if isinstance(e, TaskFailed) else {"error": error_text(e)})}
+        if task.layout is not None and not getattr(e, "recorded", False):
+            try:
+                task.layout.write_failure(task.name, failure["input"], failure["error"])
+            except Exception:  # noqa: BLE001 - the failure still reaches the driver
+                pass
+        return {"ok": False, "failure": failure}
+    finally:
+        _ATTEMPT.reset(token)
+
+
+def run_tasks(
+    executor: Executor,
+    tasks: list[Task],
+    *,
+    desc: str,
+    unit: str = "task",
+    progress: bool = True,
+    on_done: Callable[[Task, Any], str | None] | None = None,
+    on_failure: Callable[[Task, dict[str, Any]], None] | None = None,
+    total: int | None = None,
+    initial: int = 0,
+) -> list[dict[str, Any]]:
+    """Run ``tasks``; return the failures (``{"shard", "input", "error"}``), in the order they happened.
+
+    ``on_done(task, value)`` is called on the driver as each task succeeds; a string it returns
+    becomes the progress bar's postfix (a rate, say). ``on_failure`` sees each failure as it happens.
+    """
+    from tqdm import tqdm
+
+    failures: list[dict[str, Any]] = []
+    if not tasks:
+        return failures
+    limit = max(executor.slots(), 1)
+    queue = list(tasks)
+    queue.reverse()  # pop() from the end: submission in list order
+    pending: dict[Any, Task] = {}
+    bar = tqdm(total=total if total is not None else sum(t.units for t in tasks) + initial, initial=initial,
+               desc=f"{desc:>8}", unit=unit, disable=not progress, dynamic_ncols=True)
+    try:
+        while queue or pending:
+            while queue and len(pending) < limit:
+                task = queue.pop()
+                pending[executor.submit(_guarded, task)] = task
+            handle = executor.next_done(list(pending))
+            task = pending.pop(handle)
+            try:
+                outcome = executor.result(handle)
+            except Exception as e:  # the worker died more often than Ray retries it
+                outcome = {"ok": False, "failure": {"shard": task.name, "input": task.input, "error": error_text(e)}}
+                if task.layout is not None:
+                    task.layout.write_failure(task.name, task.input, outcome["failure"]["error"])
+            if outcome["ok"]:
+                postfix = on_done(task, outcome["value"]) if on_done else None
+                if postfix:
+                    bar.set_postfix_str(postfix)
+            else:
+                failures.append(outcome["failure"])
+                bar.write(f"failed ({desc.strip()}): {outcome['failure']['input']}: {outcome['failure']['error']}")
+                if on_failure:
+                    on_failure(task, outcome["failure"])
+            bar.update(task.units)
+    finally:
+        bar.close()
+    return failures
