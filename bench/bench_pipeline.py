@@ -264,7 +264,7 @@ def reader_sets(files: list[str]) -> tuple[set[str], set[str]]:
     theirs: set[str] = set()
     for path in files:
         with open(path, "rb") as fh:
-            ours.update(d.id for d in reader.read(fh, path, StepStats("reader")))
+            ours.update(d.id for d in reader.read_stream(fh, path, StepStats("reader")))
         with open(path, "rb") as fh:
             for rec in ArchiveIterator(fh):
                 try:

@@ -17,7 +17,7 @@ EXIT_USAGE = 2
 def _run(args: argparse.Namespace) -> int:
     from curation.config import load_pipeline
     from curation.execution import run_pipeline
-    from curation.layout import load_run_stats
+    from curation.layout import load_run_stats, read_token_manifest
     from curation.summary import format_funnel
 
     config = load_pipeline(args.pipeline)
@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
         executor=args.executor,
     )
     print()
-    print(format_funnel(load_run_stats(args.output)))
+    print(format_funnel(load_run_stats(args.output), read_token_manifest(args.output)))
     failed = [f for r in results for f in r.shards_failed]
     for r in results:
         print(f"{r.stage}: {r.shards_total} shards ({r.shards_skipped} already done), {len(r.shards_failed)} failed, {r.wall_seconds:.1f}s")
@@ -49,13 +49,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from curation.layout import has_output, load_run_stats
+    from curation.layout import has_output, load_run_stats, read_token_manifest
     from curation.summary import format_funnel, to_json
 
     if not has_output(args.output):
         raise CurationError(f"no curation output found in {args.output} (expected folders like {args.output}/extract)")
     stats = load_run_stats(args.output)
-    print(json.dumps(to_json(stats), indent=1) if args.json else format_funnel(stats))
+    manifest = read_token_manifest(args.output)
+    print(json.dumps(to_json(stats, manifest), indent=1) if args.json else format_funnel(stats, manifest))
     return 0
 
 

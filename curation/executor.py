@@ -35,8 +35,9 @@ class Executor(ABC):
         """How many tasks may run at once."""
 
     @abstractmethod
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Start ``fn(*args)``; return a handle."""
+    def submit(self, fn: Callable[..., Any], *args: Any, name: str | None = None) -> Any:
+        """Start ``fn(*args)``; return a handle. ``name`` labels the task (Ray shows it as the worker's
+        process title, ``ray::<name>``)."""
 
     @abstractmethod
     def next_done(self, handles: list[Any]) -> Any:
@@ -61,7 +62,7 @@ class LocalExecutor(Executor):
     def slots(self) -> int:
         return 1
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> int:
+    def submit(self, fn: Callable[..., Any], *args: Any, name: str | None = None) -> int:
         handle = self._next
         self._next += 1
         self._calls[handle] = (fn, args)
@@ -110,8 +111,9 @@ class RayExecutor(Executor):
     def slots(self) -> int:
         return self._workers or max(int(self._ray.cluster_resources().get("CPU", 1)), 1)
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self._remote.remote(fn, *args)
+    def submit(self, fn: Callable[..., Any], *args: Any, name: str | None = None) -> Any:
+        remote = self._remote.options(name=name) if name else self._remote
+        return remote.remote(fn, *args)
 
     def next_done(self, handles: list[Any]) -> Any:
         ready, _ = self._ray.wait(handles, num_returns=1)

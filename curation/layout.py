@@ -193,5 +193,11 @@ def read_run_info(output: str) -> dict[str, Any] | None:
     return _read_json(url, "run record") if exists(url) else None
 
 
+def read_token_manifest(output: str) -> dict[str, Any] | None:
+    """``OUTPUT/tokenize/manifest.json``, or None before the tokenize stage finished."""
+    url = join(output, "tokenize", "manifest.json")
+    return _read_json(url, "token manifest") if exists(url) else None
+
+
 def write_run_info(output: str, info: dict[str, Any]) -> None:
     atomic_write_bytes(join(output, "run.json"), json.dumps(info, indent=1, ensure_ascii=False).encode())

@@ -23,7 +23,7 @@ from curation.layout import StageLayout
 from curation.resources import TaskMeter
 from curation.stats import StepStats
 from curation.step import DocumentStep, PipelineStep, ReaderStep
-from curation.tasks import TaskFailed, current_attempt, error_text
+from curation.tasks import TaskFailed, error_text
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ def _instrumented(step: DocumentStep, upstream: Iterable[Document], st: StepStat
         st.seconds += (clock() - t0) - (spent[0] - up0)
         st.docs_out += 1
         st.chars_out += len(doc.text)
+        st.keep(doc)
         yield doc
 
 
@@ -100,6 +101,8 @@ def _timed(docs: Iterator[Document], st: StepStats) -> Iterator[Document]:
 def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     """Process one shard and mark it done; returns its completion marker."""
     meter = TaskMeter()
+    layout = task.layout
+    attempt = layout.record_attempt(task.shard)  # per stage: a chain retried after its first stage finished retries only the rest
     steps = _steps(json.dumps(stage.to_dict()), stage.name)
     stats = [s.new_stats() for s in steps]
     if isinstance(steps[0], ReaderStep):
@@ -110,9 +113,8 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
         rest = list(zip(steps, stats))
     for step, st in rest:
         docs = _instrumented(step, docs, st)  # type: ignore[arg-type]  (config checked the kinds)
-    layout = task.layout
     written = write_documents(layout.shard(task.shard), docs)
-    stage_stats = meter.stage_stats(stage.name, stats, task_retries=current_attempt() - 1)
+    stage_stats = meter.stage_stats(stage.name, stats, task_retries=attempt - 1)
     marker = {
         "shard": task.shard,
         "input": task.input,

@@ -20,6 +20,14 @@ SAMPLE_SIZE = 20  # dropped documents kept per step and reason
 SAMPLE_CHARS = 2000  # characters of text kept per sampled document
 
 
+KEPT = "kept"  # the key of passed-on documents in ``StepStats.languages``
+
+
+def _language(doc: Any) -> str | None:
+    metadata = getattr(doc, "metadata", None)
+    return metadata.get("language") if metadata else None
+
+
 def _id_hash(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8", "surrogatepass"))
 
@@ -57,6 +65,9 @@ class StepStats:
     dropped: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)  # events that are not drops: retries, timeouts, ...
     histograms: dict[str, Histogram] = field(default_factory=dict)
+    # language -> {"kept": documents passed on, <reason>: documents dropped}, for documents whose
+    # language is known (``metadata["language"]``, set by the language step): the per-language funnel
+    languages: dict[str, Counter] = field(default_factory=dict)
     bins: dict[str, tuple[float, float, int]] = field(default_factory=dict, repr=False)
     # reason -> heap of (-id_hash, sample); the heap keeps the SAMPLE_SIZE smallest hashes.
     _samples: dict[str, list] = field(default_factory=dict, repr=False)
@@ -64,7 +75,14 @@ class StepStats:
     def drop(self, doc: Any, reason: str) -> None:
         """Count a dropped document under ``reason`` and offer it to the reason's sample."""
         self.dropped[reason] += 1
+        if lang := _language(doc):
+            self.languages.setdefault(lang, Counter())[reason] += 1
         self.offer_sample(reason, doc)
+
+    def keep(self, doc: Any) -> None:
+        """Count a document the step passed on (``docs_out`` is counted by whoever runs the step)."""
+        if lang := _language(doc):
+            self.languages.setdefault(lang, Counter())[KEPT] += 1
 
     def count(self, key: str, n: int = 1) -> None:
         self.counters[key] += n
@@ -108,6 +126,8 @@ class StepStats:
         self.seconds += other.seconds
         self.dropped.update(other.dropped)
         self.counters.update(other.counters)
+        for lang, counts in other.languages.items():
+            self.languages.setdefault(lang, Counter()).update(counts)
         for metric, hist in other.histograms.items():
             if metric in self.histograms:
                 self.histograms[metric].merge(hist)
@@ -133,6 +153,7 @@ class StepStats:
             "dropped": dict(sorted(self.dropped.items())),
             "counters": dict(sorted(self.counters.items())),
             "histograms": {k: v.to_dict() for k, v in sorted(self.histograms.items())},
+            **({"languages": {k: dict(sorted(v.items())) for k, v in sorted(self.languages.items())}} if self.languages else {}),
             "samples": self.samples,
         }
 
@@ -147,6 +168,7 @@ class StepStats:
             seconds=d.get("seconds", 0.0),
             dropped=Counter(d.get("dropped", {})),
             counters=Counter(d.get("counters", {})),
+            languages={lang: Counter(c) for lang, c in d.get("languages", {}).items()},
         )
         for metric, h in d.get("histograms", {}).items():
             st.histograms[metric] = Histogram(h["low"], h["high"], list(h["counts"]))

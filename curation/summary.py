@@ -6,9 +6,10 @@ stage still running or that crashed shows whatever shards it finished).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from curation.stats import StageStats
+from curation.stats import KEPT, StageStats
 
 
 def _n(x: float) -> str:
@@ -55,9 +56,54 @@ def language_mix(stats: dict[str, StageStats]) -> dict[str, int]:
     return dict(sorted(mix.items(), key=lambda kv: -kv[1]))
 
 
-def to_json(stats: dict[str, StageStats]) -> dict[str, Any]:
+TOP_LANGUAGE_ROWS = 12  # rows of the per-language table in the terminal (--json has them all)
+
+
+def language_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Per language: documents identified (entering the first step that knew their language),
+    documents kept after each stage, the drop reasons (``step:reason``) and, with the token
+    manifest, the tokens encoded. Most identified first."""
+    rows: dict[str, dict[str, Any]] = {}
+    for stage, ss in stats.items():
+        for st in ss.steps:
+            for lang, counts in st.languages.items():
+                row = rows.setdefault(lang, {"language": lang, "identified": sum(counts.values()), "kept": {}, "dropped": Counter()})
+                row["kept"][stage] = counts.get(KEPT, 0)  # the stage's last step: what the stage kept
+                for reason, n in counts.items():
+                    if reason != KEPT:
+                        row["dropped"][f"{st.name}:{reason}"] += n
+    tokens: dict[str, int] = {}
+    for split in (manifest or {}).get("splits", {}).values():
+        for lang, counts in (split.get("languages") or {}).items():
+            tokens[lang] = tokens.get(lang, 0) + counts["tokens"]
+    out = []
+    for row in sorted(rows.values(), key=lambda r: (-r["identified"], r["language"])):
+        row["dropped"] = dict(row["dropped"].most_common())
+        if manifest is not None:
+            row["tokens"] = tokens.get(row["language"], 0)
+        out.append(row)
+    return out
+
+
+def format_language_funnel(rows: list[dict[str, Any]], limit: int = TOP_LANGUAGE_ROWS) -> str:
+    stages = list(dict.fromkeys(s for r in rows for s in r["kept"]))
+    with_tokens = any("tokens" in r for r in rows)
+    head = f"{'language':<10}{'identified':>11}" + "".join(f"{'kept ' + s:>14}" for s in stages) + (f"{'tokens':>12}" if with_tokens else "") + "  top drop reasons"
+    lines = [head, "-" * len(head)]
+    for r in rows[:limit]:
+        kept = "".join(f"{_n(r['kept'][s]) if s in r['kept'] else '-':>14}" for s in stages)
+        tok = f"{_n(r.get('tokens', 0)):>12}" if with_tokens else ""
+        reasons = ", ".join(f"{k} {_n(v)}" for k, v in list(r["dropped"].items())[:3])
+        lines.append(f"{r['language']:<10}{_n(r['identified']):>11}{kept}{tok}  {reasons}")
+    if len(rows) > limit:
+        lines.append(f"... and {len(rows) - limit} more languages (curation stats --json lists them all)")
+    return "\n".join(lines)
+
+
+def to_json(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "funnel": funnel_rows(stats),
+        "language_funnel": language_funnel(stats, manifest),
         "languages": language_mix(stats),
         "compute": {
             s: {"shards": ss.shards, "shards_failed": ss.shards_failed, "task_retries": ss.task_retries, "cpu_seconds": ss.cpu_seconds, "task_seconds": ss.wall_seconds,
@@ -68,8 +114,9 @@ def to_json(stats: dict[str, StageStats]) -> dict[str, Any]:
     }
 
 
-def format_funnel(stats: dict[str, StageStats]) -> str:
-    """A terminal table: one row per step, then languages, compute and failures."""
+def format_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None) -> str:
+    """A terminal table: one row per step, then languages (with the per-language funnel when the run
+    keeps more than one), compute and failures."""
     if not stats:
         return "no finished shard found"
     head = f"{'stage':<9}{'step':<20}{'docs in':>10}{'docs out':>10}{'removed':>9}{'chars in':>10}{'chars out':>10}  top drop reasons"
@@ -85,6 +132,9 @@ def format_funnel(stats: dict[str, StageStats]) -> str:
         total = sum(mix.values())
         top = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in list(mix.items())[:8])
         lines += ["", f"languages ({_n(total)} documents): {top}"]
+    by_language = language_funnel(stats, manifest)
+    if sum(1 for r in by_language if any(r["kept"].values())) > 1:
+        lines += ["", format_language_funnel(by_language)]
     lines.append("")
     for s, ss in stats.items():
         docs = ss.steps[0].docs_in if ss.steps else 0

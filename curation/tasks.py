@@ -10,6 +10,7 @@ alone: the others go on.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +30,10 @@ def current_attempt() -> int:
 class Task:
     """``fn(*args)`` for one unit of a stage (a shard, a bucket, a phase part).
 
-    ``name`` is what the stage's ``_failed`` record is called (and its ``_attempts`` folder, unless
-    ``attempts`` names another, for tasks that share a name across phases); ``input`` is what the
-    task reads, named in its failure. ``units`` is its weight on the progress bar.
+    ``name`` is what the stage's ``_failed`` record is called; ``input`` is what the task reads,
+    named in its failure; ``attempts`` is the ``_attempts`` folder where each attempt is recorded
+    (None: the task records its own, as a chain of stages does per stage). ``units`` is its weight
+    on the progress bar.
     """
 
     name: str
@@ -58,9 +60,15 @@ def error_text(e: BaseException) -> str:
     return f"{type(cause).__name__}: {cause}"
 
 
+def _fn_name(fn: Callable[..., Any]) -> str:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "__name__", "task")
+
+
 def _guarded(task: Task) -> dict[str, Any]:
     """Runs on the worker: count the attempt, run the task, record a failure where it happened."""
-    attempt = task.layout.record_attempt(task.attempts or task.name) if task.layout is not None else 1
+    attempt = task.layout.record_attempt(task.attempts) if task.layout is not None and task.attempts else 1
     token = _ATTEMPT.set(attempt)
     try:
         return {"ok": True, "value": task.fn(*task.args)}
@@ -108,7 +116,7 @@ def run_tasks(
         while queue or pending:
             while queue and len(pending) < limit:
                 task = queue.pop()
-                pending[executor.submit(_guarded, task)] = task
+                pending[executor.submit(_guarded, task, name=_fn_name(task.fn))] = task
             handle = executor.next_done(list(pending))
             task = pending.pop(handle)
             try:

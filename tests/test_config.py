@@ -31,7 +31,7 @@ def test_the_fineweb_pipeline_loads():
         ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {timout: 2}\n", ["step 2", "'trafilatura'", "unknown key 'timout'", "did you mean 'timeout'"]),
         ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {timeout: soon}\n", ["'trafilatura'", "key 'timeout'", "soon"]),
         ("stages:\n  extrct:\n    - warc_reader: {}\n", ["unknown stage 'extrct'", "did you mean 'extract'"]),
-        ("stages:\n  extract:\n    - trafilatura: {}\n", ["must begin with the step `warc_reader`"]),
+        ("stages:\n  extract:\n    - trafilatura: {}\n", ["must begin with a reader such as `warc_reader`"]),
         ("stages: [1, 2\n", ["not valid YAML"]),
         ("stages:\n  extract:\n    - warc_reader: {}\n  dedup:\n    - exact_dedup: {on: [txt]}\n", ["'exact_dedup'", "key 'on", "txt"]),
         ("name: x\nstages:\n  extract:\n    - warc_reader: {}\nworkers: 3\n", ["unknown top-level key", "workers"]),

@@ -175,7 +175,7 @@ def test_real_pages_fineweb_after_c4(samples, expected):
 def test_stage_chain_matches_datatrove(samples, expected):
     """The five filters chained with ``run`` (as a stage runs them) keep and drop what datatrove's chain would."""
     steps = [STEP_CLASSES[name]() for name in STAGE]
-    stats = [StepStats(s.name, bins=dict(s.histograms)) for s in steps]
+    stats = [s.new_stats() for s in steps]
     docs = [Document(id=s.id, text=s.text, url=s.url) for s in samples]
     stream = iter(docs)
     for step, st in zip(steps, stats):

@@ -94,7 +94,7 @@ def make_filter(**params) -> QualityClassifierFilter:
 
 def run_filter(f: QualityClassifierFilter, texts: list[str]) -> tuple[list[Document], list[Document], StepStats]:
     docs = [Document(id=f"<urn:uuid:{i}>", text=t) for i, t in enumerate(texts)]
-    stats = StepStats(f.label, bins=dict(f.histograms))
+    stats = f.new_stats()
     kept = list(f.run(docs, stats))
     return docs, kept, stats
 

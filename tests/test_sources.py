@@ -113,8 +113,8 @@ def test_https_input_is_retried_on_503_and_cut_connections_and_retries_are_count
     base, srv = serve(tmp_path, fail_first=2, cut_once=True)
     url = f"{base}/{src.name}"
     stage = extract_stage(tmp_path)
-    marker = run_shard(stage, ShardTask("extract", shard_name(url), url, str(tmp_path / "out" / "extract")))
-    local = run_shard(stage, ShardTask("extract", shard_name(str(src)), str(src), str(tmp_path / "local" / "extract")))
+    marker = run_shard(stage, ShardTask("extract", shard_name(url), url, str(tmp_path / "out")))
+    local = run_shard(stage, ShardTask("extract", shard_name(str(src)), str(src), str(tmp_path / "local")))
     reader, reader_local = marker["stats"]["steps"][0], local["stats"]["steps"][0]
     assert srv.failures >= 2 and reader["counters"]["io_retries"] == srv.failures  # each 503 and the cut connection
     assert reader["docs_out"] == reader_local["docs_out"] > 0 and reader["dropped"] == reader_local["dropped"]

@@ -26,6 +26,7 @@ from curation.io.fs import filesystem, join
 from curation.io.parquet import read_documents, write_documents
 from curation.layout import StageLayout
 from curation.stats import StageStats, StepStats
+from curation.tasks import current_attempt
 
 PLAN_VERSION = 1
 READ_BATCH = 1000  # documents hashed together
@@ -560,6 +561,7 @@ def phase_filter(
                     break
                 step.docs_out += 1
                 step.chars_out += len(doc.text)
+                step.keep(doc)
             else:
                 yield doc
 
@@ -591,6 +593,7 @@ def phase_filter(
         shards=1,
         wall_seconds=wall + share * global_costs["wall"],
         cpu_seconds=cpu + share * global_costs["cpu"],
+        task_retries=current_attempt() - 1,
     )
     marker = {
         "shard": name,

@@ -104,7 +104,7 @@ def run_tokenize(ctx: StageContext) -> StageResult:
     def run_phase1(parts: list[str], initial: int = 0) -> bool:
         for p in parts:
             layout.clear_failure(f"tokenize-{p}")
-        tasks = [Task(f"tokenize-{p}", tokenize_part, (stage_steps, p, inputs[p], layout), inputs[p], layout) for p in parts]
+        tasks = [Task(f"tokenize-{p}", tokenize_part, (stage_steps, p, inputs[p], layout), inputs[p], layout, attempts=f"tokenize-{p}") for p in parts]
         failed = run_tasks(ctx.executor, tasks, desc=STAGE, unit="file", progress=ctx.progress, on_done=tokenized, initial=initial)
         result.shards_failed += failed
         return not failed
@@ -149,7 +149,7 @@ def run_tokenize(ctx: StageContext) -> StageResult:
             split, index = k.split("-")
             layout.clear_failure(f"pack-{k}")
             args = (stage_steps, info, split, int(index), plan.shards[split], plan.parts[split], layout, plan.fingerprint)
-            tasks.append(Task(f"pack-{k}", pack_shard, args, f"{split} shard {int(index)}", layout))
+            tasks.append(Task(f"pack-{k}", pack_shard, args, f"{split} shard {int(index)}", layout, attempts=f"pack-{k}"))
 
         def packed(task: Task, marker: dict[str, Any]) -> None:
             p2[f"{marker['split']}-{marker['index']:05d}"] = marker

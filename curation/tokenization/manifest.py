@@ -13,6 +13,16 @@ if TYPE_CHECKING:
     from curation.tokenization.driver import PackPlan
 
 
+def _languages(parts) -> dict[str, dict[str, int]]:
+    total: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for lang, counts in part.items():
+            mine = total.setdefault(lang, {"documents": 0, "tokens": 0})
+            mine["documents"] += counts["documents"]
+            mine["tokens"] += counts["tokens"]
+    return dict(sorted(total.items(), key=lambda kv: (-kv[1]["tokens"], kv[0])))
+
+
 def build_manifest(params: TokenizeStep.Params, info: TokenizerInfo, p1: dict[str, dict[str, Any]], p2: dict[str, dict[str, Any]], plan: PackPlan, source: str) -> dict[str, Any]:
     """The manifest from the phase-1 markers ``p1`` (by input shard), the phase-2 markers ``p2`` (by
     ``<split>-<index>``) and the plan; ``source`` is the stage the documents came from."""
@@ -31,6 +41,8 @@ def build_manifest(params: TokenizeStep.Params, info: TokenizerInfo, p1: dict[st
             "tokens": sum(s["tokens"] for s in shards),
             "documents": sum(s["documents"] for s in shards),
             "date_range": {"min": min(split_dates), "max": max(split_dates)} if split_dates else None,
+            # tokens encoded per document language (EOS included), before rows were cut
+            "languages": _languages(m["splits"][split].get("languages", {}) for m in p1.values()),
         }
     return {
         "format": MANIFEST_FORMAT,

@@ -89,6 +89,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     threshold = val_threshold(params.val_fraction)
     st = StepStats(STAGE)
     per_split: dict[str, dict[str, list]] = {s: {"keys": [], "ntok": [], "nchars": [], "tokens": [], "dates": []} for s in SPLITS}
+    by_language: dict[str, dict[str, dict[str, int]]] = {s: {} for s in SPLITS}  # split -> language -> documents, tokens
     eos = info.eos_id
 
     fs, path = filesystem(input_url)
@@ -97,11 +98,12 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
         names = set(pf.schema_arrow.names)
         if not {"id", "text"} <= names:
             raise InputError(f"{input_url}: not a document shard (needs columns id and text; has {sorted(names)})")
-        cols = [c for c in ("id", "text", "url", "date") if c in names]
+        cols = [c for c in ("id", "text", "url", "date", "language") if c in names]
         for batch in pf.iter_batches(batch_size=params.batch_size, columns=cols):
             ids = batch.column("id").to_pylist()
             texts = [t or "" for t in batch.column("text").to_pylist()]
             dates = batch.column("date").to_pylist() if "date" in cols else [None] * len(ids)
+            langs = batch.column("language").to_pylist() if "language" in cols else [None] * len(ids)
             t0 = time.perf_counter()
             encs = encode_fn(texts, add_special_tokens=False)
             flat: dict[str, list[int]] = {s: [] for s in SPLITS}  # EOS doc EOS doc ... per split
@@ -124,6 +126,10 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
                 out.extend(toks)
                 if dates[i]:
                     acc["dates"].append(dates[i])
+                if langs[i]:
+                    counts = by_language[split].setdefault(langs[i], {"documents": 0, "tokens": 0})
+                    counts["documents"] += 1
+                    counts["tokens"] += len(toks) + 1
             for split, out in flat.items():
                 if out:
                     per_split[split]["tokens"].append(np.array(out, dtype=dtype))
@@ -132,7 +138,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     for split, acc in per_split.items():
         n = len(acc["keys"])
         if not n:
-            splits_info[split] = {"documents": 0, "tokens": 0, "chars": 0, "date_min": None, "date_max": None}
+            splits_info[split] = {"documents": 0, "tokens": 0, "chars": 0, "date_min": None, "date_max": None, "languages": {}}
             continue
         t0 = time.perf_counter()
         keys = np.array(acc["keys"], dtype=np.uint64)
@@ -148,6 +154,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
         splits_info[split] = {
             "documents": n, "tokens": total, "chars": int(nchars.sum()),
             "date_min": min(acc["dates"]) if acc["dates"] else None, "date_max": max(acc["dates"]) if acc["dates"] else None,
+            "languages": dict(sorted(by_language[split].items())),
         }
         st.count(f"{split}_documents", n)
         st.count("tokens_encoded", total)
