@@ -11,7 +11,7 @@ WORKERS  ?=
 ARGS     ?=
 RUN      := $(CURATION) run $(PIPELINE) --input $(INPUT) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
-.PHONY: install install-trainer demo test sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report eval train-quality clean help
+.PHONY: install install-trainer demo test test-fast lint sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report eval train-quality clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,12 @@ demo: sample  ## install, then run the whole pipeline on the bundled sample (pri
 
 test: install-trainer  ## install, then run the test suite
 	$(PY) -m pytest -q $(ARGS)
+
+test-fast: install  ## the tests that need no Ray, no real data and no long run (under a minute)
+	CURATION_TEST_FAST=1 $(PY) -m pytest -q -m "not ray and not slow and not real_data" -p no:cacheprovider $(ARGS)
+
+lint: install  ## ruff (pyproject.toml [tool.ruff]): mistakes, not taste
+	$(VENV)/bin/ruff check .
 
 extract: install  ## WARC -> extracted documents (OUTPUT/extract)
 	$(RUN) --stages extract

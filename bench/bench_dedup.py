@@ -300,7 +300,8 @@ def compare_with_datatrove(root: Path, n_docs: int, workers: int) -> list[str]:
         a = res["removed"]
         agree = len(a & b) / max(len(a | b), 1)
         lines.append(f"| {name} | {res['wall']:.1f} | {n / res['wall']:,.0f} | {len(a):,} | {theirs['wall'] / res['wall']:.2f}x | "
-                     f"{agree:.4f} (ours only {len(a - b)}, theirs only {len(b - a)}) | {len(a & b_rule) / max(len(a | b_rule), 1):.4f} | {cluster_agreement(res['clusters'], theirs['clusters']):.4f} |")
+                     f"{agree:.4f} (ours only {len(a - b)}, theirs only {len(b - a)}) | {len(a & b_rule) / max(len(a | b_rule), 1):.4f} | "
+                     f"{cluster_agreement(res['clusters'], theirs['clusters']):.4f} |")
     lines[2] = lines[2].format(ray_start=ray_start)
     lines += [
         "",
@@ -366,7 +367,8 @@ def signature_throughput(n_docs: int) -> list[str]:
             m.update_batch(shingles(d))
 
     r_ours = rate(ours, texts)
-    rows = [("ours: batched NumPy (1,000 docs per batch)", r_ours), ("ours, `scheme: datatrove` (bit-identical to datatrove)", rate(ours_dt, texts)), ("datatrove get_shingles + get_signature", rate(datatrove, texts[: max(200, n_docs // 5)])),
+    rows = [("ours: batched NumPy (1,000 docs per batch)", r_ours), ("ours, `scheme: datatrove` (bit-identical to datatrove)", rate(ours_dt, texts)),
+            ("datatrove get_shingles + get_signature", rate(datatrove, texts[: max(200, n_docs // 5)])),
             ("datasketch MinHash().update() per shingle", rate(ds_update, texts[:100])), ("datasketch MinHash().update_batch()", rate(ds_batch, texts[: max(200, n_docs // 5)]))]
     lines = [f"## 2. Signature throughput on one core ({words:.0f} words per document, 112 permutations)", "",
              "| method | docs/s | ours is |", "|---|---:|---:|"]
@@ -379,7 +381,8 @@ def scaling(root: Path, sizes: list[int], workers: int, bucket_rows: int, per_sh
 
     lines = [f"## 3. Scaling: our defaults (exact + MinHash, exact verification), {per_shard:,} docs per shard, "
              f"bucket_rows {bucket_rows:,}, {workers} workers", "",
-             "| documents | shards | buckets | wall s | docs/s | removed | largest task, peak RSS MB (growth during the task): sign / bucket / verify_a / verify_b / cluster / filter | _work bytes/doc |",
+             "| documents | shards | buckets | wall s | docs/s | removed "
+             "| largest task, peak RSS MB (growth during the task): sign / bucket / verify_a / verify_b / cluster / filter | _work bytes/doc |",
              "|---:|---:|---:|---:|---:|---:|---|---:|"]
     for n_docs in sizes:
         data = root / f"scale_{n_docs}"

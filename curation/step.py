@@ -89,7 +89,7 @@ class PipelineStep(ABC):
     def new_stats(self) -> StepStats:
         return StepStats(self.label, bins=self.histogram_bins())
 
-    def preflight(self) -> None:
+    def preflight(self) -> None:  # noqa: B027 - a hook: most steps have nothing to check
         """Cheap checks on the driver before any work starts (a model file exists, ...): raise a
         ``CurationError`` naming the problem. Nothing heavy is loaded here."""
 

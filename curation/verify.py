@@ -64,7 +64,7 @@ def verify_tokens(output: str) -> tuple[int, list[str]]:
     vocab, length, dtype = manifest["vocab_size"], manifest["sequence_tokens"], np.dtype(manifest["dtype"])
     problems: list[str] = []
     checked = 0
-    for split, info in manifest["splits"].items():
+    for info in manifest["splits"].values():
         for shard in info["shards"]:
             checked += 1
             url = join(tok_dir, shard["path"])

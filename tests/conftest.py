@@ -15,8 +15,14 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("CURATION_BACKOFF_BASE", "0.01")  # retries in tests need not wait
 
 
+FAST = os.environ.get("CURATION_TEST_FAST") == "1"  # `make test-fast`: no Ray, no real data
+
+
 def shared_data_dir() -> Path:
-    """The real data beside the project: ``CURATION_SHARED_DATA``, default ``../shared/data``."""
+    """The real data beside the project: ``CURATION_SHARED_DATA``, default ``../shared/data``
+    (none under ``make test-fast``, so the tests that read it skip)."""
+    if FAST:
+        return Path("/nonexistent/test-fast-reads-no-real-data")
     return Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
@@ -45,6 +51,8 @@ def sample(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def ray_session():
     """One embedded Ray for the whole session (it takes seconds to start and ~1 GB)."""
+    if FAST:
+        pytest.skip("make test-fast runs no Ray")
     import ray
 
     if not ray.is_initialized():

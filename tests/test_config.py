@@ -62,7 +62,8 @@ def test_cli_reports_a_bad_pipeline_in_one_line_without_traceback(tmp_path):
 
 def test_cli_reports_missing_input_in_one_line(tmp_path):
     proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"), timeout=60)
-    assert proc.returncode == 2 and proc.stderr.strip() == f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
+    expected = f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
+    assert proc.returncode == 2 and proc.stderr.strip() == expected
 
 
 def test_the_fineweb_pipeline_reads_as_datatrove_does():

@@ -292,7 +292,8 @@ def test_statistics_and_cluster_report(corpus, reference_run):
     sample = report["samples"][0]
     assert sample["members"][0]["kept"] and all(m["text"] and m["id"] and m["url"] for m in sample["members"])
     assert sum(m["kept"] for m in sample["members"]) == 1
-    copies = sum(json.loads(m or "{}").get("dedup_copies", 0) for f in glob.glob(f"{out}/dedup/shards/*.parquet") for m in pq.read_table(f, columns=["metadata"]).column("metadata").to_pylist())
+    metadata = [m for f in glob.glob(f"{out}/dedup/shards/*.parquet") for m in pq.read_table(f, columns=["metadata"]).column("metadata").to_pylist()]
+    copies = sum(json.loads(m or "{}").get("dedup_copies", 0) for m in metadata)
     assert copies == len(corpus) - len(kept)
 
 

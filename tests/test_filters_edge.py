@@ -156,6 +156,7 @@ repetitive = st.builds(
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"])
 @SETTINGS
 @given(text=st.one_of(documents, repetitive))
@@ -240,6 +241,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_is_alpha_stream_matches_datatrove():
     import json
     import subprocess

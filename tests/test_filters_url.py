@@ -132,6 +132,7 @@ def test_same_decisions_as_datatrove(reference, test_urls):
 URL_PIECES = ["porn", "sex", "xxx", "news", "free", "cam", "girls", "www", "blog", "co", "uk", "com", "org", "a", "b1"]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(
     st.lists(st.sampled_from(URL_PIECES), min_size=1, max_size=4),

@@ -208,11 +208,11 @@ def phase_sign(layout: StageLayout, index: int, input: str, partitions: int, set
                 parts.append(_rows(KIND_TEXT, lo, hi, gdoc, prio))
                 # A second copy of a text in this shard has the same shingles: the exact stage maps
                 # it to its representative, so its MinHash is not needed.
-                for k, (h, l) in enumerate(zip(hi.tolist(), lo.tolist())):
-                    if (h, l) in seen_text:
+                for k, key in enumerate(zip(hi.tolist(), lo.tolist())):
+                    if key in seen_text:
                         need_sig[k] = False
                     else:
-                        seen_text.add((h, l))
+                        seen_text.add(key)
             if "url" in s.exact_on:
                 has_url = np.array([bool(u) for u in cols["url"]], dtype=bool)
                 if has_url.any():

@@ -103,7 +103,7 @@ class RetryingReader:
                     while left:
                         got = f.read(min(left, 1 << 20))
                         if not got:
-                            raise ConnectionError(f"{self.url}: stream ended at {self.pos - left} while resuming at {self.pos}")
+                            raise ConnectionError(f"{self.url}: stream ended at {self.pos - left} while resuming at {self.pos}") from None
                         left -= len(got)
             return f
 

@@ -306,7 +306,7 @@ def _warcio_decompress(blocks: Iterator[bytes], encoding: str) -> bytes:
             if encoding == "deflate":  # warcio retries the first block as raw deflate, then gives up
                 encoding = "deflate_alt"
                 alt = zlib.decompressobj(-zlib.MAX_WBITS)
-                decompress, finished = alt.decompress, lambda: alt.eof
+                decompress, finished = alt.decompress, lambda alt=alt: alt.eof
                 try:
                     data = decompress(block)
                 except zlib.error:

@@ -67,7 +67,7 @@ def near_duplicate_article(rng: random.Random, art: dict, variant: str) -> tuple
     base = article_text(art["blocks"])
     total = sum(len(t.split()) for k, t in art["blocks"] if k == "p")
     en = _topic_english(rng, art)
-    for attempt in range(50):
+    for _attempt in range(50):
         if variant == "word_edits":
             blocks, edited = _word_edits(rng, art["blocks"], round(total * rng.uniform(0.004, 0.012)))
         else:
@@ -87,7 +87,7 @@ def similar_article(rng: random.Random, art: dict, variant: str) -> tuple[dict, 
     total = sum(len(t.split()) for k, t in art["blocks"] if k == "p")
     en = _topic_english(rng, art)
     paras = [i for i, (kind, _) in enumerate(art["blocks"]) if kind == "p"]
-    for attempt in range(50):
+    for _attempt in range(50):
         if variant == "follow_up":
             keep = max(1, round(len(paras) * rng.uniform(0.6, 0.8)))
             cut = paras[keep]

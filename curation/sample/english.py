@@ -106,7 +106,7 @@ class English:
         self.place_name = rng.choice(_NAMES["town_starts"]) + rng.choice(_NAMES["town_ends"])
         self.openers = _Cycle(rng, _WORDS["openers"])
         self.times = _Cycle(rng, _WORDS["times"])
-        self.names = _Cycle(rng, [f"{f} {l}" for f in _NAMES["first_names"] for l in _NAMES["last_names"]])
+        self.names = _Cycle(rng, [f"{f} {last}" for f in _NAMES["first_names"] for last in _NAMES["last_names"]])
         self.roles = _Cycle(rng, _NAMES["roles"])
         self.headings = _Cycle(rng, _WORDS["headings"])
 

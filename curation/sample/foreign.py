@@ -20,13 +20,13 @@ def foreign_paragraphs(rng: random.Random, lang: str, n_paragraphs: int) -> tupl
     """A title and paragraphs of generated prose in ``lang``."""
     t = _TABLES[lang]
     S, V, A, C = (t[k] for k in ("S", "V", "A", "C"))
-    O = t["O"] or [""]  # zh/ja frames have no object, yet one is drawn: the draw moves the random stream
+    objects = t["O"] or [""]  # zh/ja frames have no object, yet one is drawn: the draw moves the random stream
     cjk = lang in ("zh", "ja")
 
     def fill(frame: str) -> str:
         s = rng.choice(S)
         a = rng.choice(A)
-        out = frame.format(S=cap(s), s=s, V=rng.choice(V), O=rng.choice(O), A=a, A_cap=cap(a),
+        out = frame.format(S=cap(s), s=s, V=rng.choice(V), O=rng.choice(objects), A=a, A_cap=cap(a),
                            C=rng.choice(C))
         return " ".join(out.split()) if not cjk else out
 

@@ -225,7 +225,7 @@ class Planner:
         r = self.rng
         cand = [o for o in originals if o[0].charset == "utf-8"]
         exact_src = r.sample(cand, n["exact_duplicate"])
-        for i, (orig, art, site) in enumerate(exact_src):
+        for i, (orig, _art, site) in enumerate(exact_src):
             pr = random.Random(f"{self.seed}:exact:{i}")
             other = pr.choice([s for s in self.sites if s.host != site.host])
             style = pr.randrange(3)
