@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from curation.config import PipelineConfig, StageSpec
@@ -26,7 +28,7 @@ from curation.io.sources import resolve_inputs
 from curation.layout import StageLayout, write_run_info
 from curation.registry import STAGES, stage_runner
 from curation.sharding import following_plan, input_plan
-from curation.stage import ShardTask, run_chain
+from curation.stage import ShardTask, run_chain, warm_up
 from curation.step import ReaderStep
 from curation.tasks import Task, run_tasks
 
@@ -130,6 +132,28 @@ def _stage_before(config: PipelineConfig, stage: str, output: str) -> StageLayou
     return StageLayout(output, names[k - 1])
 
 
+class _Background:
+    """``fn(*args)`` in a thread; ``result()`` waits for it and returns (or raises) what it did."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            self._error = e
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _absolute(url: str) -> str:
     """Local paths made absolute: workers may run in another directory."""
     return url if "://" in url else os.path.abspath(url)
@@ -156,12 +180,17 @@ def run_pipeline(
         for step in config.stage(name).build_steps():
             step.preflight()
     output = _absolute(output)
-    inputs = None
-    if isinstance(config.stage(chosen[0]).build_steps()[0], ReaderStep):
-        if not input_spec:
-            raise InputError(f"the {chosen[0]} stage reads input files: give --input (files, a folder, a glob, s3://, https:// or a crawl id)")
-        inputs = [_absolute(u) for u in resolve_inputs(input_spec, limit)]
-    runner = make_executor(executor, ray_address, workers) if isinstance(executor, str) else executor
+    reads_files = isinstance(config.stage(chosen[0]).build_steps()[0], ReaderStep)
+    if reads_files and not input_spec:
+        raise InputError(f"the {chosen[0]} stage reads input files: give --input (files, a folder, a glob, s3://, https:// or a crawl id)")
+    # The input is listed in the background while Ray starts (seconds each); then Ray's workers load the
+    # steps' resources while the driver plans the shards.
+    listing = _Background(resolve_inputs, input_spec, limit) if reads_files else None
+    per_shard = [(s, config.stage(s).to_dict()) for s in chosen if STAGES[s].per_shard]
+    try:
+        runner = make_executor(executor, ray_address, workers, (warm_up, (per_shard,)) if per_shard else None) if isinstance(executor, str) else executor
+    finally:
+        inputs = [_absolute(u) for u in listing.result()] if listing else None
     fs, path = filesystem(output)
     try:
         fs.makedirs(path, exist_ok=True)

@@ -96,17 +96,26 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 class RayExecutor(Executor):
-    """Tasks on Ray, one CPU each: embedded (``workers`` CPUs, default all) or the cluster at ``address``."""
+    """Tasks on Ray, one CPU each: embedded (``workers`` CPUs, default all) or the cluster at ``address``.
+
+    ``warm_up`` (a function and its arguments) is sent once to each worker slot as soon as Ray is up,
+    so workers load models and lists while the driver still plans, before the first shard arrives.
+    """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None):
+    def __init__(self, address: str | None = None, workers: int | None = None,
+                 warm_up: tuple[Callable[..., Any], tuple] | None = None):
         import ray
 
         connect_ray(address, workers)
         self._ray = ray
         self._remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_call)
         self._workers = workers
+        if warm_up is not None:
+            fn, args = warm_up
+            for _ in range(self.slots()):
+                self._remote.options(name="warm_up").remote(fn, *args)  # nobody waits: a failure shows in the first shard
 
     def slots(self) -> int:
         return self._workers or max(int(self._ray.cluster_resources().get("CPU", 1)), 1)
@@ -123,13 +132,16 @@ class RayExecutor(Executor):
         return self._ray.get(handle)
 
 
-def make_executor(kind: str = "ray", address: str | None = None, workers: int | None = None) -> Executor:
+def make_executor(kind: str = "ray", address: str | None = None, workers: int | None = None,
+                  warm_up: tuple[Callable[..., Any], tuple] | None = None) -> Executor:
+    """An executor by name; ``warm_up`` runs on each Ray worker slot as soon as Ray is up (the local
+    executor loads resources on first use)."""
     if kind == "local":
         if address:
             raise CurationError("--executor local runs in this process: it takes no --ray-address")
         return LocalExecutor()
     if kind == "ray":
-        return RayExecutor(address, workers)
+        return RayExecutor(address, workers, warm_up)
     raise CurationError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
 
 

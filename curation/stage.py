@@ -46,6 +46,14 @@ def _steps(stage_json: str, stage_name: str) -> tuple[PipelineStep, ...]:
     return tuple(spec.build() for spec in stage_from_dict(stage_name, json.loads(stage_json)).steps)
 
 
+def warm_up(stages: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    """Build the steps of per-shard stages and load their resources, in this worker process, before
+    its first shard (``StageSpec.to_dict`` form: the steps ``run_shard`` builds are these same objects)."""
+    for name, steps in stages:
+        for step in _steps(json.dumps(steps), name):
+            step.warm_up()
+
+
 # Steps are timed in CPU seconds of the worker's thread: wall time would charge a step for the
 # time its worker waited for a core, which on a busy machine is most of it.
 clock = time.thread_time

@@ -93,6 +93,10 @@ class PipelineStep(ABC):
         """Cheap checks on the driver before any work starts (a model file exists, ...): raise a
         ``CurationError`` naming the problem. Nothing heavy is loaded here."""
 
+    def warm_up(self) -> None:  # noqa: B027 - a hook: most steps load nothing
+        """Load the heavy resources this step will need (through their per-process loaders). Workers
+        call it while the driver still plans, so the first shard does not wait for them."""
+
 
 class ReaderStep(PipelineStep):
     """Input files -> documents. ``read`` opens the file itself (local, s3://, https://), so a reader

@@ -70,6 +70,9 @@ class LanguageFilter(BaseFilter):
 
         lid176_path()  # raises a one-line error naming the missing model file
 
+    def warm_up(self) -> None:
+        load_model()
+
     def predict(self, text: str) -> tuple[str, float, dict[str, float] | None, bool]:
         """(best language, its score, all scores when they were needed, keep)."""
         p = self.params

@@ -280,6 +280,10 @@ class URLFilter(BaseFilter):
         self._extract = tld_extractor()
         self._ready = True
 
+    def warm_up(self) -> None:
+        if not self._ready:
+            self._load()
+
     def _blocked_domain(self, name: str) -> bool:
         return name in self._extra_domains or name in self._domains
 
