@@ -48,6 +48,9 @@ class FineWebQualityFilter(BaseFilter):
         self._stop_chars = tuple(TERMINAL_PUNCTUATION) if sc is None else tuple(sc)
         self.settings = LanguageSettings(self.name, self.params)
 
+    def preflight(self) -> None:
+        self.settings.preflight(self.label)
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         setting = self.settings.for_doc(doc)
         if setting is None:

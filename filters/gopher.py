@@ -268,6 +268,9 @@ class GopherRepetitionFilter(BaseFilter):
         super().__init__(params, label)
         self.settings = LanguageSettings(self.name, self.params)
 
+    def preflight(self) -> None:
+        self.settings.preflight(self.label)
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         setting = self.settings.for_doc(doc)
         if setting is None:
@@ -369,6 +372,9 @@ class GopherQualityFilter(BaseFilter):
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         super().__init__(params, label)
         self.settings = LanguageSettings(self.name, self.params, _stop_word_set)
+
+    def preflight(self) -> None:
+        self.settings.preflight(self.label)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         setting = self.settings.for_doc(doc)

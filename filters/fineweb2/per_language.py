@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from curation.document import Document
+from curation.errors import CurationError
 from curation.step import StepParams
 from filters import words as _words
 from filters.fineweb2 import language_config
-from filters.fineweb2.word_tokenizers import Splitter, splitter
+from filters.fineweb2.word_tokenizers import Splitter, missing_packages, splitter
 
 NO_LANGUAGE_CONFIG = "no_language_config"
 PerLanguage = Literal["fineweb2"] | None  # the type of every filter's ``per_language`` setting
@@ -58,6 +59,15 @@ class LanguageSettings:
         self.per_language = getattr(params, "per_language", None)
         self.default = Setting(params, ENGLISH, derive(params))
         self._by_language: dict[str | None, Setting | None] = {}
+
+    def preflight(self, label: str) -> None:
+        """Before a run: every word tokenizer a language may need is installed."""
+        if self.per_language is None:
+            return
+        missing = missing_packages()
+        if missing:
+            detail = "; ".join(f"{m} (for {len(codes)} languages, e.g. {codes[0]})" for m, codes in sorted(missing.items()))
+            raise CurationError(f"step {label!r}: per_language: fineweb2 needs word tokenizers that are not installed: {detail}; run `make install`")
 
     def for_doc(self, doc: Document) -> Setting | None:
         """The document's setting; None: its language has no FineWeb-2 config."""
