@@ -78,9 +78,11 @@ class FineWebQualityFilter(BaseFilter):
             return False, "char_dup_ratio"
 
         n_words = setting.splitter.count_words(text)
-        # datatrove divides by zero here; only a library tokenizer can find no word in a non-empty line
-        # (kiwipiepy drops runs of 20 digits): such a page is all list, not a crash
-        ratio = text.count("\n") / n_words if n_words else float("inf")
+        if not n_words:
+            # datatrove divides by zero here; only a library tokenizer can find no word in a non-empty
+            # line (kiwipiepy drops runs of 20 digits): such a page counts as all list, not as a crash
+            return False, "list_ratio"
+        ratio = text.count("\n") / n_words
         self.score(doc, "list_ratio", ratio)
         if ratio > p.new_line_ratio:
             return False, "list_ratio"
