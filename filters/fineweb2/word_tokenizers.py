@@ -191,8 +191,11 @@ def _whitespace_tokenizer():
 @functools.cache
 def _datatrove_tokenizer(cls: str, arg: str):
     """One datatrove tokenizer per (class, argument) per process: languages that share a proxy share it."""
+    import logging
+
     from datatrove.utils import word_tokenizers as wt
 
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # not a line per worker about its dictionary
     tokenizer_class = getattr(wt, cls)
     return tokenizer_class(arg) if arg else tokenizer_class()
 
