@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import json
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -16,11 +15,11 @@ import filters  # noqa: F401  (registers the steps)
 from bench import fineweb2_reference as R
 from curation.document import Document
 from curation.stats import StepStats
+from filters.fineweb import FineWebQualityFilter, FineWebQualityParams
 from filters.fineweb2 import FIXED, language_codes, language_config
 from filters.fineweb2 import word_tokenizers as wt
 from filters.fineweb2.lid176 import LID176_TO_FINEWEB2
 from filters.fineweb2.per_language import NO_LANGUAGE_CONFIG
-from filters.fineweb import FineWebQualityFilter, FineWebQualityParams
 from filters.gopher import GopherQualityFilter, GopherQualityParams, GopherRepetitionFilter, GopherRepetitionParams
 from filters.language import LanguageFilter, LanguageParams
 

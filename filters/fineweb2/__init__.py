@@ -100,8 +100,12 @@ class LanguageConfig:
         return settings
 
 
+def _pairs(values: list) -> tuple[tuple[int, float], ...]:
+    return tuple((int(n), frac) for n, frac in values)
+
+
 def _config(code: str, raw: dict[str, Any]) -> LanguageConfig:
-    pairs = lambda v: tuple((int(n), frac) for n, frac in v)  # noqa: E731
+    pairs = _pairs
     return LanguageConfig(
         code=code,
         **{k: raw[k] for k in CONFIG_KEYS if k not in ("top_n_grams", "dup_n_grams", "stopwords")},
