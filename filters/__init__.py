@@ -7,7 +7,12 @@ One module per filter family; ``curation.registry`` names each step:
 - ``gopher_repetition``, ``gopher_quality`` (filters/gopher.py);
 - ``c4_quality`` (filters/c4.py): rewrites the text with the kept lines;
 - ``fineweb_quality`` (filters/fineweb.py);
-- ``pii_formatter`` (filters/pii.py): replaces emails and public IPs.
+- ``pii_formatter`` (filters/pii.py): replaces emails and public IPs;
+- ``ftfy``, ``symbol_lines`` (filters/formatters.py): FineWeb-2's text repairs.
+
+``filters/fineweb2/`` holds FineWeb-2's per-language configs, the lid.176 -> FineWeb-2 code map and
+the word tokenizers per language; the language, Gopher and FineWeb filters use them with
+``per_language: fineweb2`` (pipelines/fineweb2.yaml).
 
 Heavy resources (blocklist, fastText model, spaCy tokenizer) load on first use, once per process
 (``functools.cache`` loaders; their ``cache_info()`` counts the loads). ``filters/words.py``

@@ -1,7 +1,8 @@
 """FineWeb's own quality rules, as datatrove 0.10.1's ``FineWebQualityFilter``.
 
 Same decisions and reasons as datatrove with the same settings. The word count for the list
-ratio comes from ``filters.words.count_words`` (datatrove's spaCy tokenizer, cached per chunk).
+ratio comes from ``filters.words.count_words`` (datatrove's spaCy tokenizer, cached per chunk), or with
+``per_language: fineweb2`` from the document's language's tokenizer (``filters.fineweb2``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curation.document import Document
 from curation.step import Score, StepParams, Threshold
-from filters import words as _words
 from filters.base import BaseFilter
+from filters.fineweb2.per_language import NO_LANGUAGE_CONFIG, LanguageSettings, PerLanguage
 from filters.gopher import find_duplicates
 
 
@@ -25,6 +26,7 @@ class FineWebQualityParams(StepParams):
     short_line_length: int = 30
     char_duplicates_ratio: float = 0.01
     new_line_ratio: float = 0.3
+    per_language: PerLanguage = None  # fineweb2: FineWeb-2's settings and words of each document's language
 
 
 class FineWebQualityFilter(BaseFilter):
@@ -43,9 +45,16 @@ class FineWebQualityFilter(BaseFilter):
         super().__init__(params, label)
         sc = self.params.stop_chars
         self._stop_chars = tuple(TERMINAL_PUNCTUATION) if sc is None else tuple(sc)
+        self.settings = LanguageSettings(self.name, self.params)
+
+    def preflight(self) -> None:
+        self.settings.preflight(self.label)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        p = self.params
+        setting = self.settings.for_doc(doc)
+        if setting is None:
+            return False, NO_LANGUAGE_CONFIG
+        p = setting.params
         text = doc.text
         lines = [line for line in text.split("\n") if line.strip() != ""]
         if not lines:
@@ -67,7 +76,12 @@ class FineWebQualityFilter(BaseFilter):
         if ratio > p.char_duplicates_ratio:
             return False, "char_dup_ratio"
 
-        ratio = text.count("\n") / _words.count_words(text)
+        n_words = setting.splitter.count_words(text)
+        if not n_words:
+            # datatrove divides by zero here; only a library tokenizer can find no word in a non-empty
+            # line (kiwipiepy drops runs of 20 digits): such a page counts as all list, not as a crash
+            return False, "list_ratio"
+        ratio = text.count("\n") / n_words
         self.score(doc, "list_ratio", ratio)
         if ratio > p.new_line_ratio:
             return False, "list_ratio"

@@ -34,8 +34,8 @@ from datatrove.utils.text import PUNCTUATION_SET
 
 from curation.document import Document
 from curation.step import Score, StepParams, Threshold
-from filters import words as _words
 from filters.base import BaseFilter
+from filters.fineweb2.per_language import NO_LANGUAGE_CONFIG, LanguageSettings, PerLanguage
 
 # "w has a character outside PUNCTUATION_SET" is "w.strip(PUNCTUATION_CHARS) is not empty"
 assert all(len(c) == 1 for c in PUNCTUATION_SET)
@@ -58,6 +58,13 @@ def top_ngram_chars(words: list[str], n: int) -> int | None:
     counts = Counter(zip(*(islice(words, i, None) for i in range(n))))
     gram, count = max(counts.items(), key=itemgetter(1))  # the first most common, as most_common(1)
     return (sum(map(len, gram)) + n - 1) * count
+
+
+def joined_top_ngram_chars(words: list[str], n: int) -> int:
+    """datatrove ``find_top_duplicate(get_n_grams(words, n))`` itself, on ``" ".join`` keys (for words with spaces)."""
+    counts = Counter(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    gram, count = max(counts.items(), key=itemgetter(1))
+    return len(gram) * count
 
 
 def all_duplicate_chars(words: list[str], n: int, joined: str | None = None, offsets: list[int] | None = None) -> int:
@@ -112,9 +119,11 @@ class NGrams:
 
     NUMPY_FROM = 300  # words; below this the plain Python versions are faster
 
-    def __init__(self, words: list[str]):
+    def __init__(self, words: list[str], spaced: bool = False):
         self.words = words
-        self.use_numpy = len(words) >= self.NUMPY_FROM
+        # Words with spaces (pyvi's "Hôm nay"): two word tuples can share a " ".join, which is datatrove's key
+        self.spaced = spaced and any(" " in w for w in words)
+        self.use_numpy = len(words) >= self.NUMPY_FROM and not self.spaced
         self._ids = None
         self._chars = None
 
@@ -124,6 +133,8 @@ class NGrams:
         words = self.words
         if len(words) < n:
             return None
+        if self.spaced:
+            return joined_top_ngram_chars(words, n)
         if not self.use_numpy:
             return top_ngram_chars(words, n)
         import numpy as np
@@ -231,6 +242,7 @@ class GopherRepetitionParams(StepParams):
     dup_para_char_frac: float | None = 0.2
     top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
     dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
+    per_language: PerLanguage = None  # fineweb2: FineWeb-2's settings and words of each document's language
 
 
 _PARAGRAPH = re.compile(r"\n{2,}")
@@ -250,8 +262,18 @@ class GopherRepetitionFilter(BaseFilter):
                 note=f"share of characters in repeated word {n}-grams") for n in range(5, 11)),
     )
 
+    def __init__(self, params: StepParams | None = None, label: str | None = None):
+        super().__init__(params, label)
+        self.settings = LanguageSettings(self.name, self.params)
+
+    def preflight(self) -> None:
+        self.settings.preflight(self.label)
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        p = self.params
+        setting = self.settings.for_doc(doc)
+        if setting is None:
+            return False, NO_LANGUAGE_CONFIG
+        p = setting.params
         text = doc.text
         if not text:
             return False, "empty"
@@ -279,8 +301,9 @@ class GopherRepetitionFilter(BaseFilter):
         if p.dup_line_char_frac and frac > p.dup_line_char_frac:
             return False, "dup_line_char_frac"
 
-        words = _words.words(text)
-        grams = NGrams(words)
+        split = setting.splitter
+        words = split.words(text)
+        grams = NGrams(words, split.spaced)
 
         for n, n_frac in p.top_n_grams:
             chars = grams.top_chars(n)
@@ -316,6 +339,11 @@ class GopherQualityParams(StepParams):
     max_non_alpha_words_ratio: float | None = 0.8
     min_stop_words: int | None = 2
     stop_words: tuple[str, ...] | None = None  # None: datatrove's STOP_WORDS
+    per_language: PerLanguage = None  # fineweb2: FineWeb-2's settings, stop words and words of each document's language
+
+
+def _stop_word_set(p: GopherQualityParams) -> frozenset[str]:
+    return frozenset(STOP_WORDS if p.stop_words is None else p.stop_words)
 
 
 _BULLETS = ("•", "-")
@@ -344,14 +372,18 @@ class GopherQualityFilter(BaseFilter):
 
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         super().__init__(params, label)
-        sw = self.params.stop_words
-        self._stop_words = frozenset(STOP_WORDS if sw is None else sw)
+        self.settings = LanguageSettings(self.name, self.params, _stop_word_set)
 
+    def preflight(self) -> None:
+        self.settings.preflight(self.label)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        p = self.params
+        setting = self.settings.for_doc(doc)
+        if setting is None:
+            return False, NO_LANGUAGE_CONFIG
+        p = setting.params
         text = doc.text
-        words = _words.words(text)
+        words = setting.splitter.words(text)
         n_words = len(words)
         counts = Counter(words)
 
@@ -413,7 +445,7 @@ class GopherQualityFilter(BaseFilter):
                 return False, "gopher_below_alpha_threshold"
 
         if p.min_stop_words:
-            n_stop = len(self._stop_words.intersection(counts))
+            n_stop = len(setting.derived.intersection(counts))
             self.score(doc, "stop_words", n_stop)
             if n_stop < p.min_stop_words:
                 return False, "gopher_enough_stop_words"

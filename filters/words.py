@@ -1,4 +1,5 @@
-"""English word and sentence splitting, identical to datatrove's ``load_word_tokenizer("eng")``.
+"""Word and sentence splitting identical to datatrove's spaCy tokenizers (``load_word_tokenizer("eng")`` and
+every other language whose tokenizer is a spaCy blank pipeline), with a per-process chunk cache.
 
 datatrove splits words with spaCy's blank English pipeline (``spacy.blank("en")`` plus a
 sentencizer), inside a memory zone, and drops whitespace tokens (``strip_strings``). That is the
@@ -26,6 +27,13 @@ tokenized by spaCy as one piece (a match can only extend over such boundaries, s
 tokens do not depend on the rest of the text). Multi-token patterns never contain whitespace
 tokens (checked at load), so chunks can be tokenized together, joined by newlines.
 
+The cache lives in a ``SpacyWords`` per spaCy language (``spacy_words(lang)``; English is
+``ENGLISH``, behind the module-level ``words``/``count_words``/``count_sentences``). Everything above
+holds for any spaCy language whose tokenizer is spaCy's rule-based ``Tokenizer`` (every one datatrove's
+FineWeb-2 assignment uses but ``zh``, ``ja`` and ``vi``): only the rules differ, and they are read
+from the pipeline. The plain-word shortcut (``_plain_tokens``: no spaCy call for a word with one
+English punctuation mark) was checked for English's rules only, so other languages do without it.
+
 Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
 spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).
 
@@ -41,18 +49,13 @@ import re
 import threading
 from itertools import chain, compress, islice
 
-# The chunk cache is cleared when it grows past either bound (~300 bytes a chunk: ~75 MB).
+# The chunk cache of a language is cleared when it grows past either bound (~300 bytes a chunk:
+# ~75 MB), and every language's when all of them together hold more than MAX_TOTAL_CACHED_CHARS.
 MAX_CACHED_CHUNKS = 250_000
 MAX_CACHED_CHARS = 5_000_000
+MAX_TOTAL_CACHED_CHARS = 12_000_000
 
 _lock = threading.Lock()
-_TOK: dict[str, tuple[str, ...]] = {}  # chunk -> its words
-_FIRST: dict[str, str] = {}  # chunk -> first pre-matcher token, only when it starts a matcher pair
-_LAST: dict[str, str] = {}  # chunk -> last pre-matcher token, only when it ends a matcher pair
-_ACTIVE: set[str] = set()  # chunks holding a matcher match that changes their tokens
-_KIND: dict[str, int] = {}  # word -> its kind for the sentencizer
-_cached_chars = 0
-counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "cache_clears": 0}
 
 
 def _import_spacy():
@@ -73,23 +76,26 @@ def _import_spacy():
 
 
 class _Spacy:
-    """The spaCy objects, built once per process by ``spacy_objects()``."""
+    """The spaCy objects of one language, built once per process by ``spacy_objects()`` / ``spacy_pipeline(lang)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "en") -> None:
         import ahocorasick
 
         spacy = _import_spacy()
         from spacy.attrs import IS_PUNCT, ORTH
         from spacy.tokenizer import Tokenizer
 
-        # Exactly datatrove's SpaCyTokenizer("en") pipeline: for the whole-text paths.
-        self.nlp = spacy.blank("en")
+        # Exactly datatrove's SpaCyTokenizer(lang) pipeline: for the whole-text paths.
+        self.lang = lang
+        self.nlp = spacy.blank(lang)
         self.nlp.add_pipe("sentencizer")
         tok = self.nlp.tokenizer
         # The same tokenizer on a vocabulary that computes no lexeme attributes (is_alpha,
         # like_num, shape, ...): the token texts do not depend on them, and computing them for
         # every new string is half the cost of tokenizing. Used for the chunks.
-        self.fast = spacy.blank("en")
+        if type(tok) is not Tokenizer:
+            raise ValueError(f"spaCy {lang!r} has its own tokenizer ({type(tok).__name__}), not the rule-based one this cache reproduces")
+        self.fast = spacy.blank(lang)
         self.fast.vocab.lex_attr_getters = {}
         self.tokenizer = self.fast.tokenizer
         assert self.tokenizer.rules == tok.rules
@@ -136,9 +142,10 @@ class _Spacy:
                 self.effectful_automaton.add_word(s, i)
         if len(self.effectful_automaton):
             self.effectful_automaton.make_automaton()
-        # Plain words are tokenized without asking spaCy (_plain_tokens): that holds only while no
-        # matcher pattern that changes tokens is made of letters or digits alone.
-        self.plain_words = all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
+        # Plain words are tokenized without asking spaCy (_plain_tokens): that holds only for English's
+        # rules (checked in the tests), and only while no matcher pattern that changes tokens is made of
+        # letters or digits alone.
+        self.plain_words = lang == "en" and all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
         self.rules = frozenset(rules)
         # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
         sentencizer = self.nlp.get_pipe("sentencizer")
@@ -190,7 +197,15 @@ def _no_matcher_class():
 @functools.cache
 def spacy_objects() -> _Spacy:
     """spaCy's blank English pipeline and helpers, loaded once per process."""
-    return _Spacy()
+    return _Spacy("en")
+
+
+@functools.cache
+def spacy_pipeline(lang: str) -> _Spacy:
+    """spaCy's blank pipeline of another language and its helpers, loaded once per process."""
+    if lang == "en":
+        return spacy_objects()
+    return _Spacy(lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,22 +234,23 @@ def _datatrove():
     return dt_text
 
 
-def reference_words(text: str) -> list[str]:
-    """datatrove ``split_into_words(text, "eng")``, without the chunk cache."""
+def reference_words(text: str, sp: _Spacy | None = None, key: str = "eng") -> list[str]:
+    """datatrove ``split_into_words(text, key)`` (``sp``: the spaCy pipeline of ``key``; English by
+    default), without the chunk cache."""
     if "IS_ALPHA" in text:
-        return list(_datatrove().split_into_words(text, "eng"))
-    sp = spacy_objects()
+        return list(_datatrove().split_into_words(text, key))
+    sp = sp or spacy_objects()
     with sp.nlp.memory_zone():
         sp.nlp.max_length = len(text) + 10
         tokens = [token.text for doc in _do_tokenize(sp, text) for token in doc]
         return [t.strip() for t in tokens if len(t.strip()) > 0]
 
 
-def split_sentences(text: str) -> list[str]:
-    """datatrove ``split_into_sentences(text, "eng")`` (spaCy sentencizer spans)."""
+def split_sentences(text: str, sp: _Spacy | None = None, key: str = "eng") -> list[str]:
+    """datatrove ``split_into_sentences(text, key)`` (spaCy sentencizer spans; English by default)."""
     if "IS_ALPHA" in text:
-        return list(_datatrove().split_into_sentences(text, "eng"))
-    sp = spacy_objects()
+        return list(_datatrove().split_into_sentences(text, key))
+    sp = sp or spacy_objects()
     spans = []
     with sp.nlp.memory_zone():
         for doc in _do_tokenize(sp, text):
@@ -245,11 +261,11 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in zip([0] + ends[:-1], ends[:-1] + [len(text)])]
 
 
-def reference_count_sentences(text: str) -> int:
-    """``len(split_sentences(text))``."""
+def reference_count_sentences(text: str, sp: _Spacy | None = None, key: str = "eng") -> int:
+    """``len(split_sentences(text, sp, key))``."""
     if "IS_ALPHA" in text:
-        return len(_datatrove().split_into_sentences(text, "eng"))
-    sp = spacy_objects()
+        return len(_datatrove().split_into_sentences(text, key))
+    sp = sp or spacy_objects()
     n = 0
     with sp.nlp.memory_zone():
         for doc in _do_tokenize(sp, text):
@@ -342,162 +358,10 @@ def _plain_tokens(sp: _Spacy, chunk: str) -> tuple[str, ...] | None:
     return toks
 
 
-def _fill(sp: _Spacy, missing: list[str]) -> None:
-    """Tokenize the chunks in ``missing`` (distinct, not cached) and cache them."""
-    global _cached_chars
-    counters["chunk_misses"] += len(missing)
-    if sp.plain_words:  # most chunks are a word, alone or with one punctuation mark (see _plain_tokens)
-        rest = []
-        for chunk in missing:
-            toks = _plain_tokens(sp, chunk)
-            if toks is None:
-                rest.append(chunk)
-                continue
-            _TOK[chunk] = toks
-            _cached_chars += len(chunk)
-            if toks[0] in sp.pair_right:
-                _FIRST[chunk] = toks[0]
-            if toks[-1] in sp.pair_left:
-                _LAST[chunk] = toks[-1]
-        missing = rest
-        if not missing:
-            return
-    joined = "\n".join(missing)
-    starts = _starts(missing)
-    # chunks holding the string of an effectful pattern: only their tokens before the matcher
-    # can differ from their final tokens
-    candidates = set()
-    if len(sp.effectful_automaton):
-        for end, _ in sp.effectful_automaton.iter(joined):
-            candidates.add(bisect.bisect_right(starts, end) - 1)
-    pre: dict[int, list[str]] = {}
-    with sp.fast.vocab.memory_zone():
-        final = _group(sp.tokenizer(joined), joined, starts)
-        if candidates:
-            sub = sorted(candidates)
-            sub_chunks = [missing[i] for i in sub]
-            sub_joined = "\n".join(sub_chunks)
-            for i, toks in zip(sub, _group(sp.pre_tokenizer(sub_joined), sub_joined, _starts(sub_chunks))):
-                pre[i] = toks
-    for i, chunk in enumerate(missing):
-        toks = final[i]
-        toks = (chunk,) if len(toks) == 1 and toks[0] == chunk else tuple(toks)  # share the string
-        _TOK[chunk] = toks
-        _cached_chars += len(chunk)
-        edges = pre.get(i, toks)
-        if i in pre and sp.has_effectful_match(edges):
-            _ACTIVE.add(chunk)
-        if edges and edges[0] in sp.pair_right:
-            _FIRST[chunk] = edges[0]
-        if edges and edges[-1] in sp.pair_left:
-            _LAST[chunk] = edges[-1]
-
-
-def _clear() -> None:
-    global _cached_chars
-    _RECENT.clear()
-    _TOK.clear()
-    _FIRST.clear()
-    _LAST.clear()
-    _ACTIVE.clear()
-    _cached_chars = 0
-
-
-def _chunks(text: str) -> list[str] | None:
-    """The chunks of ``text``, all in the cache; None: the text needs the whole-text path."""
-    sp = spacy_objects()
-    if not sp.safe or "IS_ALPHA" in text:
-        return None
-    chunks = text.split()
-    with _lock:
-        if len(_TOK) > MAX_CACHED_CHUNKS or _cached_chars > MAX_CACHED_CHARS:
-            _clear()
-            counters["cache_clears"] += 1
-    return chunks
-
-
-def _over_chunks(chunks: list[str], build):
-    """``build(words of each chunk, in order)``, tokenizing the chunks the cache misses first."""
-    try:
-        return build(map(_TOK.__getitem__, chunks))
-    except KeyError:
-        with _lock:
-            _fill(spacy_objects(), [c for c in dict.fromkeys(chunks) if c not in _TOK])
-        return build(map(_TOK.__getitem__, chunks))
-
-
-def _runs(chunks: list[str]) -> list[tuple[int, int]]:
-    """The runs of chunks that must be tokenized as one piece (usually none)."""
-    if len(chunks) < 2 or not _ACTIVE or _ACTIVE.isdisjoint(chunks):
-        return []
-    sp = spacy_objects()
-    if sp.pairs.isdisjoint(zip(map(_LAST.get, chunks), map(_FIRST.get, islice(chunks, 1, None)))):
-        return []
-    # A matcher pattern may cross a boundary; that matters only when one of the two chunks
-    # holds a token-changing match of its own, which the crossing one could shadow.
-    runs = _risky_runs(sp, chunks)
-    counters["runs_retokenized"] += len(runs)
-    return runs
-
-
-def _chunk_tokens(text: str, whole_runs: bool = True) -> list[tuple[str, ...]] | None:
-    """The words of each chunk of ``text`` (None: use the whole-text path).
-
-    Where a matcher pattern may cross a chunk boundary and shadow a token-changing match (see
-    the module docstring), the run of chunks joined by such boundaries is tokenized by spaCy as
-    one piece, and its words are given to the run's first chunk (``whole_runs``; otherwise
-    None is returned).
-    """
-    chunks = _chunks(text)
-    if chunks is None:
-        return None
-    seqs = _over_chunks(chunks, list)
-    runs = _runs(chunks)
-    if runs:
-        if not whole_runs:
-            return None
-        seqs = _retokenize_runs(text, seqs, runs)
-    return seqs
-
-
-def _risky_runs(sp: _Spacy, chunks: list[str]) -> list[tuple[int, int]]:
-    """(first, last) chunk of each maximal run of chunks joined by crossable boundaries (whose
-    edge tokens are an adjacent pair of a matcher pattern) that has a risky boundary (a crossable
-    one next to a chunk with a token-changing match)."""
-    pairs = sp.pairs
-    last = len(chunks) - 1
-
-    def crossable(i: int) -> bool:  # the boundary between chunks i and i + 1
-        return 0 <= i < last and (_LAST.get(chunks[i]), _FIRST.get(chunks[i + 1])) in pairs
-
-    runs: list[tuple[int, int]] = []
-    for i in compress(range(len(chunks)), map(_ACTIVE.__contains__, chunks)):
-        if runs and runs[-1][0] <= i <= runs[-1][1]:
-            continue  # inside a run already found
-        if not (crossable(i - 1) or crossable(i)):
-            continue
-        first, end = i, i
-        while crossable(first - 1):
-            first -= 1
-        while crossable(end):
-            end += 1
-        runs.append((first, end))
-    return runs
-
-
-def _retokenize_runs(text: str, seqs: list, runs: list[tuple[int, int]]) -> list:
-    """Tokenize each run of chunks as one piece; its words go to its first chunk.
-
-    A match can only cross crossable boundaries, so every match that involves a run's tokens
-    lies within the run, and the run's substring tokenized alone gives the run's tokens.
-    """
-    spans = [m.span() for m in _CHUNK.finditer(text)]
-    seqs = list(seqs)
-    for first, end in runs:
-        seqs[first] = tuple(reference_words(text[spans[first][0] : spans[end][1]]))
-        for k in range(first + 1, end + 1):
-            seqs[k] = ()
-    return seqs
+_CHUNK = re.compile(r"\S+")  # str.split()'s pieces, with their positions
+RECENT_TEXTS = 4
+_WS_RUNS = re.compile(r"(\s+)")  # \s of a str pattern is str.isspace(), as in spaCy and str.split()
+_PLAIN, _PUNCT, _STOP = 0, 1, 2  # token kinds for the sentencizer
 
 
 def _flatten(seqs) -> list[str]:
@@ -508,9 +372,300 @@ def _count(seqs) -> int:
     return sum(map(len, seqs))
 
 
-_CHUNK = re.compile(r"\S+")  # str.split()'s pieces, with their positions
-_RECENT: dict[str, list[str]] = {}  # the last few texts' words (the filters of a stage share them)
-RECENT_TEXTS = 4
+class SpacyWords:
+    """The words of texts as one spaCy blank pipeline splits them, with a per-process chunk cache.
+
+    ``key`` is the language datatrove is asked for texts containing "IS_ALPHA" (see ``_datatrove``);
+    ``words(text, key)`` may name another key that uses the same spaCy pipeline.
+    """
+
+    def __init__(self, lang: str, key: str):
+        self.lang = lang
+        self.key = key
+        self.tok: dict[str, tuple[str, ...]] = {}  # chunk -> its words
+        self.first: dict[str, str] = {}  # chunk -> first pre-matcher token, only when it starts a matcher pair
+        self.last: dict[str, str] = {}  # chunk -> last pre-matcher token, only when it ends a matcher pair
+        self.active: set[str] = set()  # chunks holding a matcher match that changes their tokens
+        self.kind: dict[str, int] = {}  # word -> its kind for the sentencizer
+        self.recent: dict[str, list[str]] = {}  # the last few texts' words (the filters of a stage share them)
+        self.cached_chars = 0
+        self.counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "cache_clears": 0}
+
+    @property
+    def sp(self) -> _Spacy:
+        return spacy_objects() if self.lang == "en" else spacy_pipeline(self.lang)
+
+    def _fill(self, sp: _Spacy, missing: list[str]) -> None:
+        """Tokenize the chunks in ``missing`` (distinct, not cached) and cache them."""
+        tok, first, last = self.tok, self.first, self.last
+        self.counters["chunk_misses"] += len(missing)
+        added = 0
+        if sp.plain_words:  # most chunks are a word, alone or with one punctuation mark (see _plain_tokens)
+            rest = []
+            for chunk in missing:
+                toks = _plain_tokens(sp, chunk)
+                if toks is None:
+                    rest.append(chunk)
+                    continue
+                tok[chunk] = toks
+                added += len(chunk)
+                if toks[0] in sp.pair_right:
+                    first[chunk] = toks[0]
+                if toks[-1] in sp.pair_left:
+                    last[chunk] = toks[-1]
+            missing = rest
+        if missing:
+            joined = "\n".join(missing)
+            starts = _starts(missing)
+            # chunks holding the string of an effectful pattern: only their tokens before the matcher
+            # can differ from their final tokens
+            candidates = set()
+            if len(sp.effectful_automaton):
+                for end, _ in sp.effectful_automaton.iter(joined):
+                    candidates.add(bisect.bisect_right(starts, end) - 1)
+            pre: dict[int, list[str]] = {}
+            with sp.fast.vocab.memory_zone():
+                final = _group(sp.tokenizer(joined), joined, starts)
+                if candidates:
+                    sub = sorted(candidates)
+                    sub_chunks = [missing[i] for i in sub]
+                    sub_joined = "\n".join(sub_chunks)
+                    for i, toks in zip(sub, _group(sp.pre_tokenizer(sub_joined), sub_joined, _starts(sub_chunks))):
+                        pre[i] = toks
+            for i, chunk in enumerate(missing):
+                toks = final[i]
+                toks = (chunk,) if len(toks) == 1 and toks[0] == chunk else tuple(toks)  # share the string
+                tok[chunk] = toks
+                added += len(chunk)
+                edges = pre.get(i, toks)
+                if i in pre and sp.has_effectful_match(edges):
+                    self.active.add(chunk)
+                if edges and edges[0] in sp.pair_right:
+                    first[chunk] = edges[0]
+                if edges and edges[-1] in sp.pair_left:
+                    last[chunk] = edges[-1]
+        self.cached_chars += added
+        _cached_chars[self.lang] = self.cached_chars
+
+    def _clear(self) -> None:
+        self.recent.clear()
+        self.tok.clear()
+        self.first.clear()
+        self.last.clear()
+        self.active.clear()
+        self.cached_chars = 0
+        _cached_chars[self.lang] = 0
+
+    def _chunks(self, text: str) -> list[str] | None:
+        """The chunks of ``text``; None: the text needs the whole-text path."""
+        sp = self.sp
+        if not sp.safe or "IS_ALPHA" in text:
+            return None
+        chunks = text.split()
+        with _lock:
+            if len(self.tok) > MAX_CACHED_CHUNKS or self.cached_chars > MAX_CACHED_CHARS:
+                self._clear()
+                self.counters["cache_clears"] += 1
+            elif sum(_cached_chars.values()) > MAX_TOTAL_CACHED_CHARS:
+                for cache in _CACHES.values():
+                    cache._clear()
+                    cache.counters["cache_clears"] += 1
+        return chunks
+
+    def _over_chunks(self, chunks: list[str], build):
+        """``build(words of each chunk, in order)``, tokenizing the chunks the cache misses first."""
+        tok = self.tok
+        try:
+            return build(map(tok.__getitem__, chunks))
+        except KeyError:
+            with _lock:
+                self._fill(self.sp, [c for c in dict.fromkeys(chunks) if c not in tok])
+            return build(map(tok.__getitem__, chunks))
+
+    def _runs(self, chunks: list[str]) -> list[tuple[int, int]]:
+        """The runs of chunks that must be tokenized as one piece (usually none)."""
+        if len(chunks) < 2 or not self.active or self.active.isdisjoint(chunks):
+            return []
+        sp = self.sp
+        if sp.pairs.isdisjoint(zip(map(self.last.get, chunks), map(self.first.get, islice(chunks, 1, None)))):
+            return []
+        # A matcher pattern may cross a boundary; that matters only when one of the two chunks
+        # holds a token-changing match of its own, which the crossing one could shadow.
+        runs = self._risky_runs(sp, chunks)
+        self.counters["runs_retokenized"] += len(runs)
+        return runs
+
+    def _chunk_tokens(self, text: str, whole_runs: bool = True) -> list[tuple[str, ...]] | None:
+        """The words of each chunk of ``text`` (None: use the whole-text path).
+
+        Where a matcher pattern may cross a chunk boundary and shadow a token-changing match (see
+        the module docstring), the run of chunks joined by such boundaries is tokenized by spaCy as
+        one piece, and its words are given to the run's first chunk (``whole_runs``; otherwise
+        None is returned).
+        """
+        chunks = self._chunks(text)
+        if chunks is None:
+            return None
+        seqs = self._over_chunks(chunks, list)
+        runs = self._runs(chunks)
+        if runs:
+            if not whole_runs:
+                return None
+            seqs = self._retokenize_runs(text, seqs, runs)
+        return seqs
+
+    def _risky_runs(self, sp: _Spacy, chunks: list[str]) -> list[tuple[int, int]]:
+        """(first, last) chunk of each maximal run of chunks joined by crossable boundaries (whose
+        edge tokens are an adjacent pair of a matcher pattern) that has a risky boundary (a crossable
+        one next to a chunk with a token-changing match)."""
+        pairs = sp.pairs
+        end_of = len(chunks) - 1
+        first_tok, last_tok = self.first, self.last
+
+        def crossable(i: int) -> bool:  # the boundary between chunks i and i + 1
+            return 0 <= i < end_of and (last_tok.get(chunks[i]), first_tok.get(chunks[i + 1])) in pairs
+
+        runs: list[tuple[int, int]] = []
+        for i in compress(range(len(chunks)), map(self.active.__contains__, chunks)):
+            if runs and runs[-1][0] <= i <= runs[-1][1]:
+                continue  # inside a run already found
+            if not (crossable(i - 1) or crossable(i)):
+                continue
+            first, end = i, i
+            while crossable(first - 1):
+                first -= 1
+            while crossable(end):
+                end += 1
+            runs.append((first, end))
+        return runs
+
+    def _retokenize_runs(self, text: str, seqs: list, runs: list[tuple[int, int]]) -> list:
+        """Tokenize each run of chunks as one piece; its words go to its first chunk.
+
+        A match can only cross crossable boundaries, so every match that involves a run's tokens
+        lies within the run, and the run's substring tokenized alone gives the run's tokens.
+        """
+        spans = [m.span() for m in _CHUNK.finditer(text)]
+        seqs = list(seqs)
+        for first, end in runs:
+            seqs[first] = tuple(reference_words(text[spans[first][0] : spans[end][1]], self.sp, self.key))
+            for k in range(first + 1, end + 1):
+                seqs[k] = ()
+        return seqs
+
+    def words(self, text: str, key: str | None = None) -> list[str]:
+        """``datatrove.utils.text.split_into_words(text, key)``: spaCy's tokens, whitespace dropped.
+
+        The list is shared with later calls for the same text: do not modify it.
+        """
+        found = self.recent.get(text)
+        if found is not None:
+            return found
+        self.counters["texts"] += 1
+        chunks = self._chunks(text)
+        if chunks is None:
+            self.counters["fallbacks"] += 1
+            result = reference_words(text, self.sp, key or self.key)
+            if "IS_ALPHA" in text:
+                return result  # datatrove's own cache decides whether it is split again
+        else:
+            result = self._over_chunks(chunks, _flatten)
+            runs = self._runs(chunks)
+            if runs:
+                result = _flatten(self._retokenize_runs(text, list(map(self.tok.__getitem__, chunks)), runs))
+        recent = self.recent
+        if len(recent) >= RECENT_TEXTS:
+            del recent[next(iter(recent))]
+        recent[text] = result
+        return result
+
+    def count_words(self, text: str, key: str | None = None) -> int:
+        """``len(words(text))``."""
+        found = self.recent.get(text)
+        if found is not None:
+            return len(found)
+        self.counters["texts"] += 1
+        chunks = self._chunks(text)
+        if chunks is None:
+            self.counters["fallbacks"] += 1
+            return len(reference_words(text, self.sp, key or self.key))
+        n = self._over_chunks(chunks, _count)
+        runs = self._runs(chunks)
+        if runs:
+            return _count(self._retokenize_runs(text, list(map(self.tok.__getitem__, chunks)), runs))
+        return n
+
+    def _token_kind(self, sp: _Spacy, token: str) -> int:
+        kind = self.kind.get(token)
+        if kind is None:
+            if token in sp.punct_chars:
+                kind = _STOP
+            elif sp.is_punct(token):
+                kind = _PUNCT
+            else:
+                kind = _PLAIN
+            if len(self.kind) > MAX_CACHED_CHUNKS:
+                self.kind.clear()
+            self.kind[token] = kind
+        return kind
+
+    def count_sentences(self, text: str) -> int:
+        """``len(split_sentences(text))``: the number of sentences spaCy's sentencizer finds (at least 1).
+
+        The sentencizer (``spacy.pipeline.Sentencizer.predict``) starts a sentence at the first token
+        after one in ``punct_chars`` that is neither punctuation (``is_punct``) nor in
+        ``punct_chars``. It is replayed here on the cached words, with the whitespace tokens spaCy
+        makes between them (for every whitespace run but a single space after a word).
+        """
+        sp = self.sp
+        if not text or not sp.sentence_fast_path:
+            return reference_count_sentences(text, sp, self.key)
+        seqs = self._chunk_tokens(text, whole_runs=False)
+        if seqs is None:
+            return reference_count_sentences(text, sp, self.key)
+        # runs: chunk, whitespace, chunk, ..., chunk (the first and last may be "")
+        runs = _WS_RUNS.split(text)
+        kinds = []
+        k = 0
+        for j in range(0, len(runs), 2):
+            if runs[j]:
+                kinds.extend(self._token_kind(sp, t) for t in seqs[k])
+                k += 1
+            # whitespace makes a token unless it is the single space after a chunk
+            if j + 1 < len(runs) and (j == 0 and not runs[0] or runs[j + 1] != " "):
+                kinds.append(_PLAIN)
+        n = 1
+        seen_period = False
+        for kind in kinds:
+            if kind == _STOP:
+                seen_period = True
+            elif seen_period and kind == _PLAIN:
+                n += 1
+                seen_period = False
+        return n
+
+    def clear_cache(self) -> None:
+        with _lock:
+            self._clear()
+
+
+_CACHES: dict[str, SpacyWords] = {}  # spaCy language -> its cache, one per process
+_cached_chars: dict[str, int] = {}  # spaCy language -> characters of its cached chunks
+
+
+def spacy_words(lang: str, key: str | None = None) -> SpacyWords:
+    """The cached word splitter of spaCy language ``lang`` (one per process; nothing loads until first use)."""
+    cache = _CACHES.get(lang)
+    if cache is None:
+        with _lock:
+            cache = _CACHES.setdefault(lang, SpacyWords(lang, key or lang))
+    return cache
+
+
+# English, datatrove's default language: the FineWeb filters' words.
+ENGLISH = spacy_words("en", "eng")
+counters = ENGLISH.counters
+_TOK = ENGLISH.tok
 
 
 def words(text: str) -> list[str]:
@@ -518,99 +673,18 @@ def words(text: str) -> list[str]:
 
     The list is shared with later calls for the same text: do not modify it.
     """
-    found = _RECENT.get(text)
-    if found is not None:
-        return found
-    counters["texts"] += 1
-    chunks = _chunks(text)
-    if chunks is None:
-        counters["fallbacks"] += 1
-        result = reference_words(text)
-        if "IS_ALPHA" in text:
-            return result  # datatrove's own cache decides whether it is split again
-    else:
-        result = _over_chunks(chunks, _flatten)
-        runs = _runs(chunks)
-        if runs:
-            result = _flatten(_retokenize_runs(text, list(map(_TOK.__getitem__, chunks)), runs))
-    if len(_RECENT) >= RECENT_TEXTS:
-        del _RECENT[next(iter(_RECENT))]
-    _RECENT[text] = result
-    return result
+    return ENGLISH.words(text)
 
 
 def count_words(text: str) -> int:
     """``len(words(text))``."""
-    found = _RECENT.get(text)
-    if found is not None:
-        return len(found)
-    counters["texts"] += 1
-    chunks = _chunks(text)
-    if chunks is None:
-        counters["fallbacks"] += 1
-        return len(reference_words(text))
-    n = _over_chunks(chunks, _count)
-    runs = _runs(chunks)
-    if runs:
-        return _count(_retokenize_runs(text, list(map(_TOK.__getitem__, chunks)), runs))
-    return n
-
-
-_WS_RUNS = re.compile(r"(\s+)")  # \s of a str pattern is str.isspace(), as in spaCy and str.split()
-_PLAIN, _PUNCT, _STOP = 0, 1, 2  # token kinds for the sentencizer
-
-
-def _token_kind(sp: _Spacy, token: str) -> int:
-    kind = _KIND.get(token)
-    if kind is None:
-        if token in sp.punct_chars:
-            kind = _STOP
-        elif sp.is_punct(token):
-            kind = _PUNCT
-        else:
-            kind = _PLAIN
-        if len(_KIND) > MAX_CACHED_CHUNKS:
-            _KIND.clear()
-        _KIND[token] = kind
-    return kind
+    return ENGLISH.count_words(text)
 
 
 def count_sentences(text: str) -> int:
-    """``len(split_sentences(text))``: the number of sentences spaCy's sentencizer finds (at least 1).
-
-    The sentencizer (``spacy.pipeline.Sentencizer.predict``) starts a sentence at the first token
-    after one in ``punct_chars`` that is neither punctuation (``is_punct``) nor in
-    ``punct_chars``. It is replayed here on the cached words, with the whitespace tokens spaCy
-    makes between them (for every whitespace run but a single space after a word).
-    """
-    sp = spacy_objects()
-    if not text or not sp.sentence_fast_path:
-        return reference_count_sentences(text)
-    seqs = _chunk_tokens(text, whole_runs=False)
-    if seqs is None:
-        return reference_count_sentences(text)
-    # runs: chunk, whitespace, chunk, ..., chunk (the first and last may be "")
-    runs = _WS_RUNS.split(text)
-    kinds = []
-    k = 0
-    for j in range(0, len(runs), 2):
-        if runs[j]:
-            kinds.extend(_token_kind(sp, t) for t in seqs[k])
-            k += 1
-        # whitespace makes a token unless it is the single space after a chunk
-        if j + 1 < len(runs) and (j == 0 and not runs[0] or runs[j + 1] != " "):
-            kinds.append(_PLAIN)
-    n = 1
-    seen_period = False
-    for kind in kinds:
-        if kind == _STOP:
-            seen_period = True
-        elif seen_period and kind == _PLAIN:
-            n += 1
-            seen_period = False
-    return n
+    """``len(split_sentences(text))`` for English (see ``SpacyWords.count_sentences``)."""
+    return ENGLISH.count_sentences(text)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _clear()
+    ENGLISH.clear_cache()

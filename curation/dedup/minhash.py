@@ -333,6 +333,13 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return acc
 
 
+def language_band_keys(keys: np.ndarray, languages: Sequence[str | None]) -> np.ndarray:
+    """Band keys (``documents x bands``) salted with each document's language, so that documents in
+    different languages never share a key (``by_language``). A document without a language is keyed as ""."""
+    salt = np.fromiter((xxhash.xxh64_intdigest((lang or "").encode("utf-8")) for lang in languages), dtype=np.uint64, count=len(languages))
+    return fmix64(keys ^ salt[:, None])
+
+
 def jaccard_exact(a: np.ndarray, b: np.ndarray) -> float:
     """Jaccard similarity of two sorted arrays of unique shingle hashes."""
     if len(a) == 0 and len(b) == 0:
@@ -382,3 +389,13 @@ class MinhashDedup(StageStep):
             "datatrove: 64-bit values bit for bit as datatrove's MinhashDedupSignature (slower: one xxh64 per shingle)",
         )
         bucket_rows: int = Field(2_000_000, ge=1000, description="band keys per bucket task (bounds its memory)")
+        by_language: bool = Field(
+            False,
+            description="look for near duplicates within each language only (the document's `language` is "
+            "mixed into its band keys: a French page is never compared with a German one; FineWeb-2)",
+        )
+        cluster_size: bool = Field(
+            False,
+            description="store minhash_cluster_size on every kept document: 1 + the copies removed in its favour "
+            "(FineWeb-2's rehydration input; 1 for a document without copies)",
+        )

@@ -68,6 +68,8 @@ class Settings:
     seed: int = 1
     scheme: str = "datasketch"
     bucket_rows: int = 2_000_000
+    by_language: bool = False  # band keys salted with the document's language (FineWeb-2)
+    cluster_size: bool = False  # minhash_cluster_size on kept documents
 
     @property
     def num_perm(self) -> int:
@@ -89,7 +91,8 @@ class Settings:
             elif spec.name == "minhash_dedup" and "minhash_label" not in kw:
                 if "exact_label" not in kw and any(s.name == "exact_dedup" for s in stage.steps):
                     raise ConfigError(f"stage {stage.name!r}: list exact_dedup before minhash_dedup (exact copies are removed first)")
-                kw.update(minhash_label=spec.label, **{k: p[k] for k in ("ngrams", "bands", "rows", "threshold", "verify", "verify_method", "seed", "scheme")})
+                keys = ("ngrams", "bands", "rows", "threshold", "verify", "verify_method", "seed", "scheme", "by_language", "cluster_size")
+                kw.update(minhash_label=spec.label, **{k: p[k] for k in keys})
                 rows.append(p["bucket_rows"])
             else:
                 raise ConfigError(
@@ -194,7 +197,7 @@ def phase_sign(layout: StageLayout, index: int, input: str, partitions: int, set
         seen_text: set[tuple[int, int]] = set()
         t_exact = t_minhash = 0.0
         row = no_shingles = skipped_copies = 0
-        for cols in _iter_columns(input, ["id", "url", "date", "text"]):
+        for cols in _iter_columns(input, ["id", "url", "date", "text", *(["language"] if s.by_language else [])]):
             n = len(cols["id"])
             if n == 0:
                 continue
@@ -226,6 +229,8 @@ def phase_sign(layout: StageLayout, index: int, input: str, partitions: int, set
                 no_shingles += int((~has).sum())
                 keys = mh.band_keys(sig[has], s.bands, s.rows)
                 sel = todo[has]
+                if s.by_language:
+                    keys = mh.language_band_keys(keys, [cols["language"][k] for k in sel.tolist()])
                 parts.append(_rows(KIND_BAND, keys.ravel(), np.zeros(keys.size, dtype=np.uint64), np.repeat(gdoc[sel], s.bands), np.repeat(prio[sel], s.bands)))
             t_exact += t1 - t0
             t_minhash += time.perf_counter() - t1
@@ -563,6 +568,8 @@ def phase_filter(
                 step.chars_out += len(doc.text)
                 step.keep(doc)
             else:
+                if s.cluster_size:  # FineWeb-2's name; the cluster counts every copy, exact ones too
+                    doc.metadata["minhash_cluster_size"] = doc.metadata.get("dedup_copies", 0) + 1
                 yield doc
 
     with st.PeakMemory() as mem:

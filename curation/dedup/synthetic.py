@@ -139,7 +139,9 @@ def make_corpus(
 
 
 def to_document(d: dict[str, Any]) -> Document:
-    return Document(id=d["id"], text=d["text"], url=d.get("url", ""), date=d.get("date", ""), source=d.get("source", "synthetic"))
+    return Document(
+        id=d["id"], text=d["text"], url=d.get("url", ""), date=d.get("date", ""), source=d.get("source", "synthetic"), metadata=dict(d.get("metadata", {}))
+    )
 
 
 def write_stage_shards(output: str, stage: str, docs: list[dict[str, Any]], n_shards: int, prefix: str = "part") -> list[str]:

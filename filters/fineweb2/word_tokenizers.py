@@ -1,0 +1,259 @@
+"""Word tokenizers per language, as FineWeb-2 assigns them, offline; each loads once per worker process.
+
+FineWeb-2 gives every datatrove filter ``language="<iso639-3>_<Script>"``, and datatrove picks the word
+tokenizer from its table ``assets/tokenizer_assignment.csv`` (``load_word_tokenizer``): for each of the
+1,929 codes a tokenizer class and its argument, often a related language's (a "proxy"). Here:
+
+- ``SpaCyTokenizer(<lang>)`` and ``WhitespaceTokenizer`` (= spaCy ``xx``) with spaCy's rule-based
+  tokenizer (all spaCy languages the table uses but ``zh``, ``ja``, ``vi``): ``filters.words.SpacyWords``,
+  spaCy's own tokenizer with a per-process chunk cache (exact: see ``filters/words.py``);
+- ``SpaCyTokenizer("zh")`` (jieba), ``("ja")`` (SudachiPy, datatrove's leak-free wrapper), ``("vi")`` (pyvi),
+  ``ThaiTokenizer`` (pythainlp), ``KiwiTokenizer`` (kiwipiepy, Korean), ``IndicNLPTokenizer`` (indic-nlp-library),
+  ``BurmeseTokenizer`` (pyidaungsu), ``KhmerTokenizer`` (khmer-nltk), ``LaoTokenizer`` (laonlp): datatrove's
+  own class, built once per process per tokenizer (not per language code), on packages whose models ship in
+  their wheels (the ``multilingual`` extra);
+- ``StanzaTokenizer`` (98 codes) and ``TibetanTokenizer`` (botok; 3 codes) download their models on first use,
+  which a run may never do: those codes fall back to the whitespace tokenizer (spaCy ``xx``), and
+  ``assignment(code).fallback`` says why. Their decisions are FineWeb-2's thresholds on different words.
+
+The three filters of a stage ask for the same text's words in turn: the last few texts' words are kept
+(as datatrove's ``lru_cache`` on ``split_into_words`` does). ``python -m filters.fineweb2.word_tokenizers``
+writes the table of every code's tokenizer (``docs/fineweb2_tokenizers.md``).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from curation.errors import CurationError
+from filters import words as _spacy_words
+
+# datatrove class -> (what runs here, the packages it imports)
+_LIBRARY_TOKENIZERS = {
+    "ThaiTokenizer": ("pythainlp", ("pythainlp",)),
+    "KiwiTokenizer": ("kiwipiepy", ("kiwipiepy", "kiwipiepy_model")),
+    "IndicNLPTokenizer": ("indic-nlp-library", ("indicnlp",)),
+    "BurmeseTokenizer": ("pyidaungsu", ("pyidaungsu",)),
+    "KhmerTokenizer": ("khmer-nltk", ("khmernltk",)),
+    "LaoTokenizer": ("laonlp", ("laonlp",)),
+}
+# spaCy languages whose blank pipeline has its own (non rule-based) tokenizer
+_SPACY_LIBRARY = {"zh": ("jieba", ("jieba",)), "ja": ("sudachipy", ("sudachipy", "sudachidict_core")), "vi": ("pyvi", ("pyvi",))}
+_DOWNLOADING = {
+    "StanzaTokenizer": "stanza downloads its models on first use",
+    "TibetanTokenizer": "botok downloads its dialect pack on first use",
+}
+WHITESPACE = "spacy:xx"
+RECENT_TEXTS = 4
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Which word tokenizer a language gets: datatrove's choice and what runs here."""
+
+    code: str  # <iso639-3>_<Script>
+    datatrove: str  # datatrove's class, e.g. SpaCyTokenizer
+    argument: str  # its argument, e.g. "fr" ("" for none)
+    used: str  # what runs here: "spacy:<lang>" (rule-based, cached), or a library name
+    fallback: str | None = None  # why datatrove's tokenizer is not used (then ``used`` is spacy:xx)
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The modules it needs beyond spaCy."""
+        if self.fallback:
+            return ()
+        if self.datatrove in _LIBRARY_TOKENIZERS:
+            return _LIBRARY_TOKENIZERS[self.datatrove][1]
+        if self.datatrove == "SpaCyTokenizer" and self.argument in _SPACY_LIBRARY:
+            return _SPACY_LIBRARY[self.argument][1]
+        return ()
+
+
+def _assign(code: str, cls: str, arg: str) -> Assignment:
+    if cls in _DOWNLOADING:
+        return Assignment(code, cls, arg, WHITESPACE, _DOWNLOADING[cls])
+    if cls == "WhitespaceTokenizer":
+        return Assignment(code, cls, arg, WHITESPACE)
+    if cls == "SpaCyTokenizer":
+        return Assignment(code, cls, arg, _SPACY_LIBRARY[arg][0] if arg in _SPACY_LIBRARY else f"spacy:{arg}")
+    if cls in _LIBRARY_TOKENIZERS:
+        name = _LIBRARY_TOKENIZERS[cls][0]
+        return Assignment(code, cls, arg, f"{name}:{arg}" if arg else name)
+    raise ValueError(f"{code}: unknown datatrove tokenizer class {cls!r}")
+
+
+@functools.cache
+def assignments() -> dict[str, Assignment]:
+    """Every ``<iso639-3>_<Script>`` of datatrove's table (its first row wins, as in datatrove)."""
+    from curation.assets import datatrove_assets
+
+    path = datatrove_assets() / "tokenizer_assignment.csv"
+    out: dict[str, Assignment] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if not row["type"]:
+                continue
+            code = f"{row['code_3']}_{row['script']}"
+            if code not in out:
+                out[code] = _assign(code, row["type"], row["tok_code"])
+    return out
+
+
+def assignment(code: str) -> Assignment | None:
+    return assignments().get(code)
+
+
+def missing_packages() -> dict[str, list[str]]:
+    """Modules the assigned tokenizers need that are not installed -> the codes that need them."""
+    missing: dict[str, list[str]] = {}
+    for a in assignments().values():
+        for module in a.packages:
+            if importlib.util.find_spec(module) is None:
+                missing.setdefault(module, []).append(a.code)
+    return missing
+
+
+# ---------------------------------------------------------------------------------------------
+# The splitters
+
+
+class Splitter:
+    """The words of a text in one language: ``words(text)`` (shared list: do not modify it).
+
+    ``spaced``: words may contain spaces (pyvi joins syllables, "Hôm nay"), so an n-gram's word
+    tuple and its ``" ".join`` are not interchangeable."""
+
+    spaced = True
+
+    def words(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def count_words(self, text: str) -> int:
+        return len(self.words(text))
+
+
+class SpacySplitter(Splitter):
+    """A rule-based spaCy pipeline through the chunk cache of ``filters.words``."""
+
+    spaced = False
+
+    def __init__(self, lang: str, key: object):
+        self.cache = _spacy_words.spacy_words(lang)
+        self.key = key  # what datatrove is asked for texts containing "IS_ALPHA"
+
+    def words(self, text: str) -> list[str]:
+        return self.cache.words(text, self.key)
+
+    def count_words(self, text: str) -> int:
+        return self.cache.count_words(text, self.key)
+
+
+class LibrarySplitter(Splitter):
+    """datatrove's own tokenizer class (one instance per process), with the last few texts' words kept."""
+
+    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
+        self._factory = tokenizer_factory
+        self.name = name
+        self._recent: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def words(self, text: str) -> list[str]:
+        found = self._recent.get(text)
+        if found is not None:
+            return found
+        tokenizer = self._factory()
+        with self._lock:  # the libraries are not documented as thread-safe
+            try:
+                result = tokenizer.word_tokenize(text)
+            except ImportError as e:
+                raise CurationError(f"word tokenizer {self.name!r} is not installed ({e}); run `make install` (the multilingual extra)") from e
+        if len(self._recent) >= RECENT_TEXTS:
+            del self._recent[next(iter(self._recent))]
+        self._recent[text] = result
+        return result
+
+
+@functools.cache
+def _whitespace_tokenizer():
+    """The key datatrove is given for texts with "IS_ALPHA" in fallback languages: its WhitespaceTokenizer."""
+    from datatrove.utils.word_tokenizers import WhitespaceTokenizer
+
+    return WhitespaceTokenizer()
+
+
+@functools.cache
+def _datatrove_tokenizer(cls: str, arg: str):
+    """One datatrove tokenizer per (class, argument) per process: languages that share a proxy share it."""
+    import logging
+
+    from datatrove.utils import word_tokenizers as wt
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # not a line per worker about its dictionary
+    tokenizer_class = getattr(wt, cls)
+    return tokenizer_class(arg) if arg else tokenizer_class()
+
+
+@functools.cache
+def splitter(code: str) -> Splitter:
+    """The word splitter of FineWeb-2 language ``code`` (one per process; nothing loads until its first text)."""
+    a = assignment(code)
+    if a is None:
+        raise CurationError(f"language {code!r} has no word tokenizer in datatrove's tokenizer_assignment.csv")
+    if a.used.startswith("spacy:"):
+        lang = a.used.split(":", 1)[1]
+        return SpacySplitter(lang, _whitespace_tokenizer() if a.fallback else code)
+    return LibrarySplitter(functools.partial(_datatrove_tokenizer, a.datatrove, a.argument), a.used)
+
+
+def words(text: str, code: str) -> list[str]:
+    """``datatrove.utils.text.split_into_words(text, code)``, offline (fallbacks: see ``assignment``)."""
+    return splitter(code).words(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The table for the README
+
+
+def table() -> str:
+    """Markdown: every FineWeb-2 config's tokenizer, grouped by what runs here."""
+    from filters.fineweb2 import language_codes
+
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for code in language_codes():
+        a = assignment(code)
+        groups.setdefault((a.used, a.fallback), []).append(code)
+    lines = [
+        "# Word tokenizers of the FineWeb-2 languages",
+        "",
+        "Generated by `python -m filters.fineweb2.word_tokenizers` from datatrove's `assets/tokenizer_assignment.csv`:",
+        "for each FineWeb-2 config, the tokenizer that splits its words here. `spacy:<lang>` is spaCy's blank",
+        "rule-based pipeline of `<lang>` (`xx`: the multi-language one, datatrove's whitespace tokenizer).",
+        "",
+        "| runs here | datatrove's choice | configs | codes |",
+        "|---|---|---|---|",
+    ]
+    for (used, fallback), codes in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][0])):
+        chosen = sorted({f"{assignment(c).datatrove}({assignment(c).argument})" for c in codes})
+        note = f" **fallback**: {fallback}" if fallback else ""
+        shown = ", ".join(codes)
+        lines.append(f"| {used}{note} | {', '.join(chosen)} | {len(codes)} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    out = Path(argv[0] if argv else Path(__file__).resolve().parents[2] / "docs" / "fineweb2_tokenizers.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(table(), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
