@@ -128,10 +128,9 @@ def reference_outcome(text: str, code: str) -> dict[str, tuple[bool, str | None]
 @functools.cache
 def our_filters() -> dict[str, Any]:
     """Our three filters with ``per_language: fineweb2`` (one instance each, as in a stage)."""
-    import filters  # noqa: F401  (registers every step)
-    from curation.step import STEPS
+    from curation.registry import step_class
 
-    return {name: STEPS[name](STEPS[name].Params(per_language="fineweb2")) for name in FILTERS}
+    return {name: step_class(name)(step_class(name).Params(per_language="fineweb2")) for name in FILTERS}
 
 
 def our_outcome(text: str, code: str) -> dict[str, tuple[bool, str | None]]:

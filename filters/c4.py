@@ -20,7 +20,7 @@ import re
 from typing import ClassVar
 
 from curation.document import Document
-from curation.step import Score, StepParams
+from curation.step import Score, StepParams, Threshold
 from filters import words as _words
 from filters.base import BaseFilter
 
@@ -57,6 +57,9 @@ class C4QualityFilter(BaseFilter):
     Params = C4QualityParams
     scores: ClassVar[tuple[Score, ...]] = (
         Score("c4_lines_removed_frac", note="share of lines C4's line rules removed"),
+        # of the documents the sentence rule judges
+        Score("c4_sentences", 0.0, 10.0, 10, thresholds=(Threshold("min_num_sentences", "min"),), unit="sentences, counted until there are enough",
+              explains=("too_few_sentences",), note="counting stops at the line that reaches min_num_sentences: values above it are not totals"),
     )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -120,6 +123,8 @@ class C4QualityFilter(BaseFilter):
             doc.metadata["c4_sentences"] = num_sentences
         if verdict is not True:
             return verdict
+        if count_sentences and stats is not None:
+            stats.observe("c4_sentences", num_sentences)
         if num_sentences < p.min_num_sentences:
             return False, "too_few_sentences"
 

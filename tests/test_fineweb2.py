@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import filters  # noqa: F401  (registers the steps)
 from bench import fineweb2_reference as R
 from curation.document import Document
 from curation.stats import StepStats

@@ -17,15 +17,23 @@ from pathlib import Path
 
 import pytest
 
+from curation.config import stage_from_dict
+from curation.document import Document
 from curation.errors import CurationError
+from curation.io.fs import atomic_write_bytes
+from curation.io.parquet import write_documents
+from curation.layout import StageLayout, load_run_stats, write_run_info
+from curation.registry import step_class
 from curation.report import collect, nice_ticks, thresholds_for, write_report
+from curation.report.charts import size_buckets
+from curation.stage import ShardTask, run_shard
 from curation.stats import StageStats, StepStats
-from curation.layout import load_run_stats
+from curation.summary import language_funnel
 from tests.conftest import ROOT
 
 FINEWEB = ROOT / "pipelines" / "fineweb.yaml"
 ARTIFACTS = ROOT / "test-artifacts"
-CHART_KINDS = {"funnel", "drops", "histogram", "languages", "lengths", "clusters", "tokens", "compute", "step-time"}
+CHART_KINDS = {"funnel", "drops", "histogram", "languages", "language-funnel", "lengths", "clusters", "tokens", "compute", "step-time"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -160,6 +168,19 @@ def test_languages_lengths_clusters_tokens_and_compute(report):
     assert sum(x["kept"] for x in by_lang.values()) == stats["filter"].step("language").docs_out
     assert sum(x["documents"] for x in by_lang.values()) == stats["filter"].step("language").docs_in
 
+    # the per-language funnel: curation.summary's, with the manifest's tokens
+    manifest_t = json.loads((out / "tokenize" / "manifest.json").read_text())
+    funnel = data["language_funnel"]
+    assert funnel == json.loads(json.dumps(language_funnel(stats, manifest_t)))
+    en = funnel[0]
+    assert en["language"] == "en" and en["identified"] == by_lang["en"]["documents"]
+    assert en["kept"] == {"filter": stats["filter"].steps[-1].docs_out, "dedup": stats["dedup"].steps[-1].docs_out}
+    assert en["tokens"] == sum(split["languages"]["en"]["tokens"] for split in manifest_t["splits"].values()) > 0
+    assert all(r["tokens"] == 0 for r in funnel if r["language"] in planted)
+    assert {r["language"]: r["dropped"] for r in funnel if r["language"] in planted} == {k: {"language:language": n} for k, n in planted.items()}
+    page = path.read_text()
+    assert f'<tr data-language="en"><td>en</td><td>{en["identified"]:,}</td><td>{en["kept"]["filter"]:,} ' in page
+
     # lengths: the extract and dedup shards, every document read
     before, after = data["lengths"]
     assert (before["stage"], after["stage"]) == ("extract", "dedup")
@@ -175,7 +196,6 @@ def test_languages_lengths_clusters_tokens_and_compute(report):
     assert data["clusters"]["near"]["documents_removed"] == sum(stats["dedup"].step("minhash_dedup").dropped.values())
 
     # tokens: the manifest's shards, which add up to the tokenize step's count
-    manifest_t = json.loads((out / "tokenize" / "manifest.json").read_text())
     assert data["tokens"]["total"] == manifest_t["total"]
     assert sum(s["tokens"] for s in data["tokens"]["shards"]) == manifest_t["total"]["tokens"] == stats["tokenize"].step("tokenize").counters["tokens"]
 
@@ -192,6 +212,11 @@ def test_languages_lengths_clusters_tokens_and_compute(report):
     assert hists[("gopher_repetition", "top_2_gram")]["thresholds"] == [{"param": "top_n_grams[2]", "value": 0.2, "side": "max"}]
     assert {t["param"] for t in hists[("gopher_quality", "n_words")]["thresholds"]} == {"min_doc_words", "max_doc_words"}
     assert hists[("c4_quality", "c4_lines_removed_frac")]["thresholds"] == []
+    assert hists[("c4_quality", "c4_sentences")]["thresholds"] == [{"param": "min_num_sentences", "value": 5.0, "side": "min"}]
+    # ... drawn as the steps describe their scores
+    assert (hists[("gopher_quality", "n_words")]["unit"], hists[("gopher_quality", "n_words")]["counted"]) == ("words", "documents")
+    assert hists[("fineweb_quality", "char_dup_ratio")]["unit"] == "char dup ratio"  # a ratio: the axis is named after it
+    assert (hists[("minhash_dedup", "cluster_size")]["counted"], hists[("minhash_dedup", "cluster_size")]["note"]) == ("clusters", step_class("minhash_dedup").scores[0].note)
 
 
 @pytest.mark.ray
@@ -218,6 +243,13 @@ def test_report_opens_in_chromium_offline_with_every_chart_drawn(report, browser
         # the funnel bars carry the statistics' numbers
         values = page.page.eval_on_selector_all('[data-chart="funnel"] rect.mark', "els => els.map(e => Number(e.dataset.value))")
         assert values == [r["documents"] for r in data["funnel"]]
+        # each language's bar splits its identified documents by where they went
+        segments = page.page.eval_on_selector_all('[data-chart="language-funnel"] rect.mark',
+                                                  "els => els.map(e => [e.dataset.row, e.dataset.segment, Number(e.dataset.value)])")
+        for r in data["language_funnel"]:
+            mine = {seg: v for row, seg, v in segments if row == r["language"]}
+            assert sum(mine.values()) == r["identified"], r["language"]
+            assert mine.get("kept after dedup", 0) == r["kept"].get("dedup", 0), r["language"]
         # the script ran: "expand all" opens every sample
         page.page.click("#expand-all")
         closed = page.page.eval_on_selector_all("#samples details", "els => els.filter(d => !d.open).length")
@@ -321,23 +353,126 @@ def test_default_path_is_inside_the_output(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------
+# A step of one's own, and many languages: nothing in the report names them
+# ----------------------------------------------------------------------------------------------
+
+SHOUT = "tests.custom_step:ShoutFilter"  # not in the registry: the pipeline names its module and class
+
+
+def _run_own_step(tmp_path: Path, name: str = SHOUT) -> Path:
+    """A filter stage of one shard through ``tests.custom_step.ShoutFilter`` (max_shout 0.5), as a run leaves it."""
+    quiet = [Document(id=f"<urn:quiet:{i}>", text=f"A calm sentence number {i}, mostly in lower case.", url=f"https://example.com/{i}") for i in range(9)]
+    loud = [Document(id=f"<urn:loud:{i}>", text="STOP SHOUTING AT ME " * (i + 1) + "please", url=f"https://loud.example/{i}") for i in range(3)]
+    write_documents(str(tmp_path / "in.parquet"), quiet + loud)
+    stage = stage_from_dict("filter", [{name: {"max_shout": 0.5}}])
+    out = tmp_path / "run"
+    run_shard(stage, ShardTask("filter", "s-0000", str(tmp_path / "in.parquet"), str(out)))
+    write_run_info(str(out), {"pipeline": "own step", "config": {"filter": stage.to_dict()}})
+    return out
+
+
+def test_a_step_of_ones_own_is_drawn_from_its_score_descriptions(tmp_path, browser):
+    out = _run_own_step(tmp_path)
+    path = Path(write_report(str(out), str(tmp_path / "r.html")))
+    data = report_data(path.read_text())
+    (h,) = data["histograms"]
+    assert (h["step"], h["metric"], h["documents"]) == (SHOUT, "shout_ratio", 12)
+    assert h["thresholds"] == [{"param": "max_shout", "value": 0.5, "side": "max"}]
+    assert (h["unit"], h["note"]) == ("share of letters in capitals", "letters only; a text without letters scores 0")
+    assert data["drops"] == [{"stage": "filter", "step": SHOUT, "docs_in": 12, "dropped": {"too_loud": 3}}]
+    page = Page(browser, path)
+    try:
+        assert page.errors == [] and page.console_errors == []
+        hist = page.page.locator('.hist[data-metric="shout_ratio"]')
+        assert "max_shout = 0.5: above is dropped" in hist.inner_text()
+        assert hist.locator("line.threshold").count() == 1
+        # the bins past the threshold are drawn red, and hold the three loud documents
+        red = hist.locator('rect.mark[fill="#d62728"]').evaluate_all("els => els.map(e => Number(e.dataset.value))")
+        assert sum(red) == 3
+        # each dropped document shows the score that explains its reason
+        page.page.click("#expand-all")
+        keys = page.page.locator('#samples details.reason[data-reason="too_loud"] .pill.red').all_inner_texts()
+        assert len(keys) == 3 and all(k.startswith("shout_ratio=") and float(k.split("=")[1]) > 0.5 for k in keys)
+    finally:
+        page.close()
+
+
+def test_a_step_whose_class_is_gone_gets_plain_histograms(tmp_path):
+    out = _run_own_step(tmp_path)
+    gone = "tests.no_such_module:ShoutFilter"
+    for url in (out / "filter" / "_done").glob("*.json"):  # as if the module had been deleted since the run
+        url.write_text(url.read_text().replace(SHOUT, gone))
+    (out / "run.json").write_text((out / "run.json").read_text().replace(SHOUT, gone))
+    (h,) = collect(str(out))["histograms"]
+    assert (h["step"], h["metric"], h["documents"]) == (gone, "shout_ratio", 12)
+    assert (h["thresholds"], h["unit"], h["note"], h["counted"]) == ([], "shout ratio", "", "documents")
+    assert write_report(str(out), str(tmp_path / "r.html"))
+
+
+def _many_languages_run(root: Path, languages: int) -> Path:
+    """A filter stage whose language step saw ``languages`` languages (the i-th: 2 * (languages - i) documents, half kept)."""
+    st = StepStats("language")
+    for i in range(languages):
+        lang = f"l{i:02d}"
+        for j in range(2 * (languages - i)):
+            doc = Document(id=f"<urn:{lang}:{j}>", text="x", metadata={"language": lang})
+            st.docs_in += 1
+            if j % 2:
+                st.drop(doc, "language")
+            else:
+                st.docs_out += 1
+                st.keep(doc)
+    layout = StageLayout(str(root), "filter")
+    marker = {"shard": "s-0000", "input": "x", "stats": StageStats("filter", steps=[st], shards=1).to_dict()}
+    atomic_write_bytes(layout.done("s-0000"), json.dumps(marker).encode())
+    return root
+
+
+def test_many_languages_show_the_top_ones_and_the_rest_as_other(tmp_path, browser):
+    out = _many_languages_run(tmp_path / "run", 20)
+    path = Path(write_report(str(out), str(tmp_path / "r.html")))
+    data = report_data(path.read_text())
+    assert len(data["language_funnel"]) == 20 and data["language_funnel"][0] == {
+        "language": "l00", "identified": 40, "kept": {"filter": 20}, "dropped": {"language:language": 20}}
+    page = Page(browser, path)
+    try:
+        assert page.errors == [] and page.console_errors == []
+        rows = page.page.locator('[data-chart="language-funnel"] rect.mark').evaluate_all("els => els.map(e => e.dataset.row)")
+        assert list(dict.fromkeys(rows)) == [f"l{i:02d}" for i in range(15)] + ["other (5)"]
+        shown = page.page.locator("table.languages").first.locator("tr[data-language]").evaluate_all("els => els.map(e => e.dataset.language)")
+        assert shown == [f"l{i:02d}" for i in range(15)] + ["other (5)"]
+        other = page.page.locator('table.languages tr[data-language="other (5)"] td').all_inner_texts()
+        assert other[:3] == ["other (5)", "30", "15 50.0%"]  # 10 + 8 + 6 + 4 + 2 identified, half kept
+        assert page.page.locator("table.languages").nth(1).locator("tr[data-language]").count() == 20  # all of them, collapsed
+    finally:
+        page.close()
+
+
+# ----------------------------------------------------------------------------------------------
 # Pieces
 # ----------------------------------------------------------------------------------------------
 
 
 def test_thresholds_follow_the_step_settings():
+    """The thresholds come from the steps' own score descriptions, read with the run's settings."""
+    gq, rep, lang = (step_class(n).scores for n in ("gopher_quality", "gopher_repetition", "language"))
     gopher = {"min_doc_words": 50, "max_doc_words": None, "max_symbol_word_ratio": 0.1, "max_non_alpha_words_ratio": 0.8}
-    assert thresholds_for("gopher_quality", "n_words", gopher) == [{"param": "min_doc_words", "value": 50.0, "side": "min"}]
-    assert thresholds_for("gopher_quality", "alpha_words_ratio", gopher) == [{"param": "max_non_alpha_words_ratio", "value": 0.8, "side": "min"}]
-    assert thresholds_for("gopher_quality", "mean_word_length", {"min_avg_word_length": 0}) == []  # 0 switches the check off
-    rep = {"dup_line_frac": 0.3, "top_n_grams": [[2, 0.2], [3, 0.18]], "dup_n_grams": [[5, 0.15]]}
-    assert thresholds_for("gopher_repetition", "dup_line_frac", rep) == [{"param": "dup_line_frac", "value": 0.3, "side": "max"}]
-    assert thresholds_for("gopher_repetition", "top_3_gram", rep) == [{"param": "top_n_grams[3]", "value": 0.18, "side": "max"}]
-    assert thresholds_for("gopher_repetition", "duplicated_5_n_grams", rep) == [{"param": "dup_n_grams[5]", "value": 0.15, "side": "max"}]
-    assert thresholds_for("language", "language_score", {"language_threshold": 0.0}) == [{"param": "language_threshold", "value": 0.0, "side": "min"}]
-    assert thresholds_for("url_filter", "url_soft_banned_words", {"soft_word_threshold": 2})[0]["side"] == "atleast"
-    assert thresholds_for("fineweb_quality", "list_ratio", {"new_line_ratio": 0.3}) == [{"param": "new_line_ratio", "value": 0.3, "side": "max"}]
-    assert thresholds_for("some_new_step", "score", {"max_score": 3}) == [{"param": "max_score", "value": 3.0, "side": "max"}]
+    assert thresholds_for(gq, "n_words", gopher) == [{"param": "min_doc_words", "value": 50.0, "side": "min"}]
+    assert thresholds_for(gq, "alpha_words_ratio", gopher) == [{"param": "max_non_alpha_words_ratio", "value": 0.8, "side": "min"}]
+    assert thresholds_for(gq, "mean_word_length", {"min_avg_word_length": 0}) == []  # 0 switches the check off
+    settings = {"dup_line_frac": 0.3, "top_n_grams": [[2, 0.2], [3, 0.18]], "dup_n_grams": [[5, 0.15]]}
+    assert thresholds_for(rep, "dup_line_frac", settings) == [{"param": "dup_line_frac", "value": 0.3, "side": "max"}]
+    assert thresholds_for(rep, "top_3_gram", settings) == [{"param": "top_n_grams[3]", "value": 0.18, "side": "max"}]
+    assert thresholds_for(rep, "top_4_gram", settings) == []  # no [4, value] pair: no check
+    assert thresholds_for(rep, "duplicated_5_n_grams", settings) == [{"param": "dup_n_grams[5]", "value": 0.15, "side": "max"}]
+    # the language step's 0.0 is a threshold (zero_is_off=False): it still drops the other languages
+    assert thresholds_for(lang, "language_score", {"language_threshold": 0.0}) == [{"param": "language_threshold", "value": 0.0, "side": "min"}]
+    assert thresholds_for(step_class("url_filter").scores, "url_soft_banned_words", {"soft_word_threshold": 2})[0]["side"] == "atleast"
+    fw = step_class("fineweb_quality").scores
+    assert thresholds_for(fw, "list_ratio", {"new_line_ratio": 0.3}) == [{"param": "new_line_ratio", "value": 0.3, "side": "max"}]
+    # a score no step describes (an unknown step, or one whose class is gone): a setting named after it
+    assert thresholds_for((), "score", {"max_score": 3}) == [{"param": "max_score", "value": 3.0, "side": "max"}]
+    assert thresholds_for((), "score", {"min_score": 0}) == []
 
 
 def test_nice_ticks():
@@ -348,8 +483,6 @@ def test_nice_ticks():
 
 
 def test_cluster_sizes_are_bucketed_when_they_spread():
-    from curation.report import _size_buckets
-
-    assert _size_buckets({2: 12, 4: 1}) == [("2", 2, 3), ("3", 3, 4), ("4", 4, 5)]
-    wide = _size_buckets({2: 100, 7: 3, 300: 1})
+    assert size_buckets({2: 12, 4: 1}) == [("2", 2, 3), ("3", 3, 4), ("4", 4, 5)]
+    wide = size_buckets({2: 100, 7: 3, 300: 1})
     assert [b[0] for b in wide][-2:] == ["101–200", "201–500"] and ("6–10", 6, 11) in wide
