@@ -1,0 +1,69 @@
+"""What every extractor step shares: the per-document budget, and counting what does not come out.
+
+An extractor subclasses ``ExtractorStep`` and implements ``extract(html) -> text``; the base runs it
+under ``budget`` and drops, each under its own reason: ``empty`` (no text), ``cpu_timeout`` (the CPU
+budget), ``wall_timeout`` (the hang guard), ``error`` (the extractor raised: hostile HTML). Where no
+timer can be set (a thread other than the main one) documents are extracted without a limit and
+counted under ``no_timeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+from curation.document import Document
+from curation.extraction.budget import ExtractionTimeout, budget
+from curation.stats import StepStats
+from curation.step import PipelineStep, StepParams
+
+log = logging.getLogger(__name__)
+
+# The CPU budget per document, in CPU seconds of the extracting thread. The slowest real page we
+# have (a 1.2 MB archive.org forum page) takes 1.8 s of trafilatura, and the steepest rate over the
+# real pages is 1.5 s per MB: at the reader's 5 MB cap (max_html_bytes) an ordinary page takes up
+# to ~7.5 s. 10 s leaves a third more for slower CPUs, and stops only pages that are slow for
+# their size (pathological markup). Measured with bench/bench_extraction.py; see BENCHMARKS.md.
+DEFAULT_CPU_TIMEOUT_S = 10.0
+# The wall-clock guard: only a document that waits without using CPU, or a worker that gets less
+# than a twelfth of a core, reaches it.
+DEFAULT_WALL_TIMEOUT_S = 120.0
+
+
+class ExtractorParams(StepParams):
+    cpu_timeout: float = DEFAULT_CPU_TIMEOUT_S  # CPU seconds per document; 0 disables
+    wall_timeout: float = DEFAULT_WALL_TIMEOUT_S  # wall-clock seconds per document (hang guard); 0 disables
+
+
+class ExtractorStep(PipelineStep):
+    """HTML in ``doc.text`` -> main text, one document at a time, within the budget."""
+
+    Params = ExtractorParams
+
+    def extract(self, html: str) -> str | None:
+        raise NotImplementedError(f"{type(self).__name__} must implement extract()")
+
+    def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
+        p: ExtractorParams = self.params
+        wants_limit = p.cpu_timeout > 0 or p.wall_timeout > 0
+        warned = False
+        for doc in docs:
+            try:
+                with budget(p.cpu_timeout, p.wall_timeout) as limited:
+                    text = self.extract(doc.text)
+            except ExtractionTimeout as e:
+                stats.drop(doc, e.reason)
+                continue
+            except Exception as e:  # extractors fail on some hostile pages: count, never crash
+                if not warned:
+                    log.warning("%s failed for %s (%s: %s); further failures are only counted", self.name, doc.id, type(e).__name__, e)
+                    warned = True
+                stats.drop(doc, "error")
+                continue
+            if wants_limit and not limited:
+                stats.count("no_timeout")
+            if not text:
+                stats.drop(doc, "empty")
+                continue
+            doc.text = text
+            yield doc
