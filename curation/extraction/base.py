@@ -2,7 +2,7 @@
 
 An extractor subclasses ``ExtractorStep`` and implements ``extract(html) -> text``; the base runs it
 under ``budget`` and drops, each under its own reason: ``empty`` (no text), ``cpu_timeout`` (the CPU
-budget), ``wall_timeout`` (the hang guard), ``error`` (the extractor raised: hostile HTML). Where no
+budget), ``wall_timeout`` (the hang guard: no CPU progress), ``error`` (the extractor raised: hostile HTML). Where no
 timer can be set (a thread other than the main one) documents are extracted without a limit and
 counted under ``no_timeout``.
 """
@@ -25,14 +25,13 @@ log = logging.getLogger(__name__)
 # to ~7.5 s. 10 s leaves a third more for slower CPUs, and stops only pages that are slow for
 # their size (pathological markup). Measured with bench/bench_extraction.py; see BENCHMARKS.md.
 DEFAULT_CPU_TIMEOUT_S = 10.0
-# The wall-clock guard: only a document that waits without using CPU, or a worker that gets less
-# than a twelfth of a core, reaches it.
+# The hang guard: a document that uses (almost) no CPU for this long is waiting on something, not working.
 DEFAULT_WALL_TIMEOUT_S = 120.0
 
 
 class ExtractorParams(StepParams):
     cpu_timeout: float = DEFAULT_CPU_TIMEOUT_S  # CPU seconds per document; 0 disables
-    wall_timeout: float = DEFAULT_WALL_TIMEOUT_S  # wall-clock seconds per document (hang guard); 0 disables
+    wall_timeout: float = DEFAULT_WALL_TIMEOUT_S  # wall-clock seconds without CPU progress (hang guard); 0 disables
 
 
 class ExtractorStep(PipelineStep):
