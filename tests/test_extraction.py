@@ -163,7 +163,7 @@ def test_trafilatura_within_a_tiny_budget_drops_a_long_page_as_cpu_timeout():
 def test_fineweb_settings_and_rule_are_the_defaults():
     p = TrafilaturaExtractor.Params()
     assert (p.favour_precision, p.include_comments, p.include_tables, p.deduplicate) == (True, False, True, False)
-    assert p.cpu_timeout == 10.0 and p.wall_timeout == 120.0
+    assert p.cpu_timeout == 20.0 and p.wall_timeout == 120.0
     extract = {s.name: s.params for s in load_pipeline(ROOT / "pipelines" / "fineweb.yaml").stage("extract").steps}
     assert extract["trafilatura"] == p
 

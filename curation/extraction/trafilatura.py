@@ -11,13 +11,13 @@ command on the same data keep the same documents:
   time (datatrove's ``timeout=1``), so what it keeps depends on how busy the machine is: next to
   two CPU-bound processes on the same two cores, 57 of 181 real pages that all come out on an idle
   machine were dropped. Here a page may use ``cpu_timeout`` seconds of the worker thread's CPU
-  (default 10 s): the slowest real page we have takes 1.8 s, the steepest rate is 1.5 s per MB, so
-  an ordinary page up to the reader's 5 MB cap stays under it and only pathological markup
-  reaches it. Wall-clock time only guards against hangs: a page that uses (almost) no CPU for
+  (default 20 s): the slowest real page we have takes 1.8 s, the steepest rate is 1.5-1.7 s per MB,
+  so an ordinary page up to the reader's 5 MB cap needs at most ~8.5 s and only pathological markup
+  reaches the budget. Wall-clock time only guards against hangs: a page that uses (almost) no CPU for
   ``wall_timeout`` seconds (default 120) is dropped as ``wall_timeout`` (``budget.py`` says why a
   plain wall-clock limit would not do: Ray runs its workers at niceness 15).
 
-On an idle machine the two rules differ only on pages that take between 1 s and 10 s of CPU: FineWeb
+On an idle machine the two rules differ only on pages that take between 1 s and 20 s of CPU: FineWeb
 drops them as ``timeout``, we extract them (on the real WARCs: 2 archive.org forum pages, which the
 Gopher repetition filter drops afterwards).
 """
