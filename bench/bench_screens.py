@@ -67,6 +67,22 @@ def fates(pages, steps) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
     return out, seconds
 
 
+WARM_UP_TEXT = ("The library opened a new reading room this spring, and the staff say that more people come in every week "
+                "to read the papers, borrow books and use the computers. ") * 10
+
+
+def warm_up(steps) -> None:
+    """Run each step once on an English page, so that loading its model or word lists is not timed."""
+    from curation.document import Document
+    from curation.stats import StepStats
+
+    for step in steps:
+        html = f"<html><body><p>{WARM_UP_TEXT}</p></body></html>"
+        doc = Document(id="warm-up", text=WARM_UP_TEXT if step.name not in ("screen", "trafilatura", "resiliparse") else html,
+                       url="https://example.com/warm-up")
+        list(step.run([doc], StepStats(step.label)))
+
+
 def margins(pages, screen, extractor, language, gopher_min_words: int = 50) -> dict[str, Any]:
     """How far the screens' thresholds are from changing a decision, over every page."""
     from curation.document import Document
@@ -134,8 +150,7 @@ def measure(pipeline: Path = PIPELINE, pages=None) -> dict[str, Any]:
     steps_u = pipeline_steps(pipeline, screened=False)
     if not any(s.name == "screen" for s in steps_s):
         raise SystemExit(f"{pipeline} has no screen step")
-    fates(pages[:3], steps_s)  # load the models, blocklist and word tokenizer before timing
-    fates(pages[:3], steps_u)
+    warm_up(steps_s)  # load the models, blocklist and word tokenizer before timing
     screened, sec_s = fates(pages, steps_s)
     unscreened, sec_u = fates(pages, steps_u)
     result = compare_runs(screened, unscreened)

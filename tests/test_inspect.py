@@ -112,7 +112,7 @@ def test_kept_samples_are_reproducible_by_seed(two_runs):
 @pytest.mark.ray
 def test_unknown_step_or_reason_is_a_clear_error(two_runs):
     _, b = two_runs
-    with pytest.raises(CurationError, match=r"no step 'nope' in this run; steps: warc_reader, url_filter, trafilatura, language, "):
+    with pytest.raises(CurationError, match=r"no step 'nope' in this run; steps: warc_reader, url_filter, screen, trafilatura, language, "):
         dropped_samples(str(b), "nope")
     with pytest.raises(CurationError, match=r"no step 'nope'"):
         kept_samples(str(b), "nope")
@@ -150,7 +150,7 @@ def test_compare_marks_the_changed_rows_with_their_deltas(two_runs):
         assert (row["a_out"], row["b_out"], row["delta"]) == (x["docs_out"], y["docs_out"], y["docs_out"] - x["docs_out"]), key
         assert (row["a_pct"], row["b_pct"]) == (f"{x['removed_pct']:.1f}%", f"{y['removed_pct']:.1f}%"), key
         assert row["marked"] == (x["docs_out"] != y["docs_out"] or row["a_pct"] != row["b_pct"]), key
-    for key in (("extract", "warc_reader"), ("extract", "url_filter"), ("extract", "trafilatura")):
+    for key in (("extract", "warc_reader"), ("extract", "url_filter"), ("extract", "screen"), ("extract", "trafilatura")):
         assert not rows[key]["marked"] and rows[key]["delta"] == 0
     lang = rows[("filter", "language")]
     assert lang["marked"] and lang["delta"] < 0

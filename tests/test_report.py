@@ -129,13 +129,18 @@ def test_funnel_and_drops_are_the_run_statistics(report):
     removed = {r["step"]: r["removed"] for r in data["funnel"][1:]}
     drops = {r["step"]: r["dropped"] for r in data["drops"]}
     assert removed["url_filter"] == expected["url_filter"]
-    assert removed["trafilatura"] == expected["extraction"]
-    assert removed["language"] == drops["language"]["language"] == expected["language"]
+    # fineweb.yaml's screens settle some language and quality cases before trafilatura: the report
+    # shows them under the screen step, and every planted case is still counted exactly once
+    assert removed["screen"] == sum(drops["screen"].values()) > 0
+    assert removed["screen"] + removed["trafilatura"] + removed["language"] + sum(
+        removed[s] for s in ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
+    ) == expected["extraction"] + expected["language"] + expected["quality"]
+    assert removed["language"] == drops["language"]["language"] == expected["language"] - drops["screen"]["other_language"]
     assert drops["warc_reader"]["non_html"] == expected["reader:non_html"]
     assert "non_200" not in drops["warc_reader"]  # statuses: any; the redirects and 404s are quality drops below
     quality = collections.Counter(r["expected_step"] for r in manifest["records"] if r["expected"] == "quality")
     for step in ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"):
-        assert removed[step] == quality[step], step
+        assert removed[step] <= quality[step], step
     exact_pairs = sum(1 for r in manifest["records"] if r["case"] == "exact_duplicate")
     assert drops["exact_dedup"]["exact_duplicate"] == exact_pairs
     # the page shows the same numbers, with thousands separators
