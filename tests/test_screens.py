@@ -51,6 +51,10 @@ def test_the_screens_are_off_unless_set():
 def test_the_language_screen_drops_pages_in_no_kept_language():
     out, st = screen([page(ENGLISH), page(GERMAN)], languages=["en"])
     assert [d.id for d in out] == ["0"] and st.dropped == {"other_language": 1}
+    # counted in the run's language mix as the language step counts, and shown with the sampled page
+    assert st.counters == {"language:de": 1}
+    (sample,) = st.samples["other_language"]
+    assert sample["metadata"]["language"] == "de" and sample["metadata"]["language_score"] > 0.9
     out, st = screen([page(ENGLISH), page(GERMAN)], languages=["en", "de"])
     assert [d.id for d in out] == ["0", "1"] and not st.dropped
 

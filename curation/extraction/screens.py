@@ -6,7 +6,9 @@ the page's visible text with resiliparse (lexbor, about 2 ms a page: every text 
 ``<noscript>`` included, so that it holds whatever trafilatura could pick) and drops:
 
 - ``other_language``: every language the run keeps (``languages``, the language step's list) scores
-  below ``other_language_below`` in lid.176 (the language step's model) on that text. The language
+  below ``other_language_below`` in lid.176 (the language step's model) on that text. The page's
+  best language is counted as the language step counts it (``language:<code>``), so the run's
+  language mix still covers every page. The language
   step keeps a page when a kept language scores *above* its threshold (FineWeb: English above 0.65)
   on trafilatura's text; on every real page we have, the pages the language step keeps score 0.37
   or more for English on the screen's text, and the real non-English pages score below 0.04.
@@ -63,14 +65,19 @@ def visible_text(html: str) -> str:
     return extract_plain_text(html, **VISIBLE_TEXT)
 
 
-def kept_language_scores(text: str, languages: tuple[str, ...], at_least: float) -> dict[str, float]:
-    """lid.176's scores of ``languages`` on ``text`` that reach ``at_least`` (the language step's
+def language_scores(text: str, at_least: float) -> list[tuple[str, float]]:
+    """lid.176's labels scoring at least ``at_least`` on ``text``, best first (the language step's
     model and preprocessing: newlines to spaces)."""
     from filters.language import load_model
 
     labels, scores = load_model().predict(text.replace("\n", " "), k=-1, threshold=at_least)
+    return [(lab[9:], float(s)) for lab, s in zip(labels, scores)]  # "__label__en" -> "en"
+
+
+def kept_language_scores(text: str, languages: tuple[str, ...], at_least: float) -> dict[str, float]:
+    """The scores of ``languages`` on ``text`` that reach ``at_least``."""
     wanted = set(languages)
-    return {lab[9:]: float(s) for lab, s in zip(labels, scores) if lab[9:] in wanted}  # "__label__en" -> "en"
+    return {lang: s for lang, s in language_scores(text, at_least) if lang in wanted}
 
 
 @register
@@ -86,16 +93,19 @@ class ExtractionScreen(PipelineStep):
 
             lid176_path()  # a one-line error naming the missing model file
 
-    def verdict(self, html: str) -> str | None:
-        """The reason to drop the page, or None to extract it."""
+    def verdict(self, html: str) -> tuple[str | None, tuple[str, float] | None]:
+        """(the reason to drop the page or None to extract it, the page's best language and score
+        when the language screen looked at it)."""
         p: ScreenParams = self.params
         text = visible_text(html)
         if p.min_words and len(text.split()) < p.min_words:
-            return "too_few_words"
-        # a page without text is no evidence of a language: the extractor finds it empty
-        if p.languages and text.strip() and not kept_language_scores(text, p.languages, p.other_language_below):
-            return "other_language"
-        return None
+            return "too_few_words", None
+        if not p.languages or not text.strip():  # a page without text is no evidence of a language
+            return None, None
+        scores = language_scores(text, p.other_language_below)
+        if any(lang in p.languages for lang, _ in scores):
+            return None, scores[0]
+        return "other_language", scores[0] if scores else language_scores(text, 0.0)[0]
 
     def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
         p: ScreenParams = self.params
@@ -104,12 +114,17 @@ class ExtractionScreen(PipelineStep):
             return
         for doc in docs:
             try:
-                reason = self.verdict(doc.text)
+                reason, best = self.verdict(doc.text)
             except Exception:  # noqa: BLE001 - resiliparse refuses the page: the extractor decides
                 stats.count("unscreened")
                 yield doc
                 continue
-            if reason:
-                stats.drop(doc, reason)
-            else:
-                yield doc
+            if reason is None:
+                yield doc  # untouched: the language step labels it later
+                continue
+            if best is not None:
+                # the run's language mix (`curation stats`, the report) counts the pages the language
+                # step never sees; the sampled dropped page shows its language
+                stats.count(f"language:{best[0]}")
+                doc.metadata["language"], doc.metadata["language_score"] = best
+            stats.drop(doc, reason)
