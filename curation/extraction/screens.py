@@ -1,20 +1,21 @@
 """Cheap screens before the extractor: settle a page's fate without paying for trafilatura.
 
-trafilatura is most of the pipeline's CPU time (about 35 ms a page), and on a Common Crawl mix more
+trafilatura is most of the pipeline's CPU time (about 40 ms a page), and on a Common Crawl mix more
 than half the pages are in a language that a FineWeb-style run then drops. The ``screen`` step reads
-the page's visible text with resiliparse (lexbor, about 2 ms a page: every text node, form fields and
-``<noscript>`` included, so that it holds whatever trafilatura could pick) and drops:
+the page's visible text with resiliparse (lexbor, about 1 ms a page: every text node, form fields and
+``<noscript>`` included, so that it holds whatever trafilatura could pick; lid.176 on it takes about
+1.5 ms more) and drops:
 
 - ``other_language``: every language the run keeps (``languages``, the language step's list) scores
   below ``other_language_below`` in lid.176 (the language step's model) on that text. The page's
   best language is counted as the language step counts it (``language:<code>``), so the run's
-  language mix still covers every page. The language
-  step keeps a page when a kept language scores *above* its threshold (FineWeb: English above 0.65)
-  on trafilatura's text; on every real page we have, the pages the language step keeps score 0.37
-  or more for English on the screen's text, and the real non-English pages score below 0.04.
+  language mix still covers every page. The language step keeps a page when a kept language
+  scores *above* its threshold (FineWeb: English above 0.65) on trafilatura's text; on every real
+  page we have, the pages the language step keeps score 0.37 or more for English on the screen's
+  text, and the real non-English pages score below 0.04.
 - ``too_few_words``: the visible text has fewer than ``min_words`` whitespace-separated words,
   far below Gopher's minimum of 50 (trafilatura's text of a page had at most twice the screen's
-  word count on the real pages: it reads ``<select>`` options, and repeats some text).
+  word count on the real pages: it repeats some text).
 
 Each screen is off unless set (``languages`` empty, ``min_words`` 0); ``pipelines/fineweb.yaml``
 sets both to the values measured on every real page available (``bench/bench_screens.py``; every
