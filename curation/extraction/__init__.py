@@ -8,7 +8,12 @@
 """
 
 from curation.extraction.base import ExtractorParams, ExtractorStep
-from curation.extraction.budget import CpuTimeout, ExtractionTimeout, WallTimeout, budget
+from curation.extraction.budget import (
+    CpuTimeout,
+    ExtractionTimeout,
+    WallTimeout,
+    budget,
+)
 from curation.extraction.resiliparse import ResiliparseExtractor, ResiliparseParams
 from curation.extraction.screens import ExtractionScreen, ScreenParams
 from curation.extraction.trafilatura import TrafilaturaExtractor, TrafilaturaParams

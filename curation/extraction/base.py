@@ -54,7 +54,7 @@ class ExtractorStep(PipelineStep):
             except ExtractionTimeout as e:
                 stats.drop(doc, e.reason)
                 continue
-            except Exception as e:  # extractors fail on some hostile pages: count, never crash
+            except Exception as e:  # noqa: BLE001 - extractors fail on some hostile pages: count, never crash
                 if not warned:
                     log.warning("%s failed for %s (%s: %s); further failures are only counted", self.name, doc.id, type(e).__name__, e)
                     warned = True
