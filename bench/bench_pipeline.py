@@ -13,7 +13,22 @@ which starts and stops an embedded Ray; datatrove: ``bench.reference``, a LocalP
    setting), with every disagreement and its likely cause;
 2. the filter stage only, on identical input (our extract stage's output, given to datatrove as
    JSONL): docs/s, ratio, and whether the decisions (and kept texts) are identical;
-3. a "many files" corpus (``bench/corpus.py``: real pages, many small WARC files): docs/s, ratio.
+3. a "many files" corpus (``bench/corpus.py``: real pages, many small WARC files): docs/s, ratio;
+4. a language-mixed corpus (``bench/corpus.py``'s ``build_mixed_corpus``: real pages, 45% English
+   as in Common Crawl), where the screens before trafilatura matter: docs/s, ratio, agreement;
+5. the fast recipe (``pipelines/fineweb-fast.yaml``: resiliparse, DCLM's extractor, then FineWeb's
+   filters) on the input WARCs and on the language-mixed corpus: docs/s against datatrove's FineWeb
+   recipe on the same input, and both extractors' word-level F1 and documents per CPU-second on the
+   real extraction test pages (``curation.evaluate``);
+6. the screens' agreement: every real page through fineweb.yaml with and without its ``screen``
+   step (``bench/bench_screens.py``), every difference listed.
+
+Every whole-pipeline run prints where the time goes: each step's share of the CPU seconds (ours:
+CPU seconds of the worker thread per step; datatrove: its per-step time, summed over tasks). The
+kept sets are compared on every document, on the documents both readers read, and on the UTF-8
+pages (where the two readers decode the same text: ours tries a page's declared charset before
+detection, datatrove goes straight to detection). The run ends with a summary of the headline
+figures.
 
 Work folders live in ``bench_output/`` (emptied before each run).
 """
@@ -35,6 +50,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make `bench` and `curatio
     sys.path.insert(0, str(REPO_ROOT))
 
 PIPELINE = REPO_ROOT / "pipelines" / "fineweb.yaml"
+FAST_PIPELINE = REPO_ROOT / "pipelines" / "fineweb-fast.yaml"
 STAGE_LINE = re.compile(r"^(\w+): (\d+) shards \((\d+) already done\), (\d+) failed, ([\d.]+)s$", re.M)
 DOCS_PER_S_DEFINITION = (
     "docs/s = HTML documents that the side's own WARC reader passed on (records it turned into documents:\n"
@@ -275,6 +291,19 @@ def reader_sets(files: list[str]) -> tuple[set[str], set[str]]:
     return ours, theirs
 
 
+def non_utf8_ids(files: list[str]) -> set[str]:
+    """The documents whose HTML is not UTF-8 (our reader records the charset it decoded them with)."""
+    from curation.config import load_pipeline
+    from curation.stats import StepStats
+
+    reader = load_pipeline(str(PIPELINE)).stage("extract").steps[0].build()
+    found: set[str] = set()
+    for path in files:
+        with open(path, "rb") as fh:
+            found.update(d.id for d in reader.read(fh, path, StepStats("reader")) if "charset" in d.metadata)
+    return found
+
+
 def datatrove_reader_reason(rec) -> str:
     """Why datatrove's WarcReader skips a response record (its rules, datatrove/pipeline/readers/warc.py)."""
     import cchardet
@@ -373,10 +402,12 @@ def diagnose(cmp: dict[str, Any], ours_kept, theirs_kept, ours_extracted, files:
             dropped = (ours_drops or {}).get(doc_id)
             if dropped:
                 row["cause"] = f"ours dropped it in the extract stage: {dropped}"
-                if dropped.endswith(":timeout"):
-                    row["cause"] += " (trafilatura's 1 s limit: whether a page times out depends on the machine's load)"
+                if dropped.endswith(":cpu_timeout"):
+                    row["cause"] += " (our CPU budget per page: the page needs more CPU than the budget, whatever the load)"
+                elif dropped.endswith(":wall_timeout"):
+                    row["cause"] += " (our hang guard: the page used no CPU for the guard's time)"
             else:
-                row["cause"] = "ours did not extract it (reader, URL filter, or trafilatura: empty/timeout/error); see OUT/extract/stats.json"
+                row["cause"] = "ours did not extract it (reader, URL filter, screen, or trafilatura: empty/cpu_timeout/error); see OUT/extract/stats.json"
             dt_html = rec.get("dt_html")
             if dt_html:
                 import trafilatura
@@ -400,7 +431,7 @@ def diagnose(cmp: dict[str, Any], ours_kept, theirs_kept, ours_extracted, files:
                     row["cause"] = f"datatrove's reader skips this record: {rec.get('dt_reason', '?')}"
                 elif t == our_text:
                     row["cause"] = ("extraction differs only in the run: trafilatura gives our text when rerun on datatrove's "
-                                    "HTML, so datatrove's run lost it to the 1 s extraction timeout (see the timeout counts) "
+                                    "HTML, so datatrove's run lost it to its 1 s wall-clock extraction timeout (see the timeout counts) "
                                     "or, with deduplicate=True, to trafilatura's per-process dedup cache")
                 else:
                     row["cause"] = ("extracted texts differ: datatrove decodes the HTML differently (charset) "
@@ -458,6 +489,25 @@ def print_step_seconds(ours: dict[str, Any], dts: dict[bool, dict[str, Any]]) ->
     print("    ours:      " + ", ".join(f"{s['name']} {s['seconds']:.1f}" for s in ours["per_step"]))
     for dedup, dt in dts.items():
         print(f"    datatrove{' (dedup)' if dedup else ''}: " + ", ".join(f"{_short(s['name'])} {s['seconds']:.1f}" for s in dt["per_step"]))
+
+
+def cpu_shares(per_step: list[dict[str, Any]], name_of=lambda s: s["name"]) -> list[tuple[str, float, float]]:
+    """(step, seconds, share of the total) for each step, largest first."""
+    total = sum(s["seconds"] for s in per_step) or 1.0
+    rows = [(name_of(s), s["seconds"], s["seconds"] / total) for s in per_step]
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def print_cpu_shares(ours: dict[str, Any], dts: dict[bool, dict[str, Any]]) -> dict[str, Any]:
+    """Where the time goes: each step's share of the CPU seconds (ours) or step seconds (datatrove)."""
+    out = {"ours": cpu_shares(ours["per_step"])}
+    print("  where the time goes (share of the summed step seconds):")
+    print("    ours:      " + ", ".join(f"{n} {100 * f:.0f}%" for n, _, f in out["ours"] if f >= 0.005))
+    for dedup, dt in dts.items():
+        key = f"datatrove{' (dedup)' if dedup else ''}"
+        out[key] = cpu_shares(dt["per_step"], lambda st: _short(st["name"]))
+        print(f"    {key}: " + ", ".join(f"{n} {100 * f:.0f}%" for n, _, f in out[key] if f >= 0.005))
+    return out
 
 
 def load_note() -> str:
@@ -518,7 +568,7 @@ def whole_pipeline(files: list[str], input_spec: str, work: Path, workers: int, 
                    diagnose_against: bool | None = False) -> dict[str, Any]:
     from bench.reference import read_extract_shards, run_datatrove_fineweb
 
-    ours = run_ours(input_spec, work / "ours", workers, stages="extract,filter")
+    ours = run_ours(input_spec, work / "ours", workers, stages="extract,filter", pipeline=PIPELINE)
     rows = [side_row("ours", ours, "documents_read", "stage_wall_s")]
     dts = {}
     for dedup in variants:
@@ -529,17 +579,25 @@ def whole_pipeline(files: list[str], input_spec: str, work: Path, workers: int, 
     print_table(rows, "docs read")
     print_step_seconds(ours, dts)
     result: dict[str, Any] = {"label": label, "files": len(files), "ours": _jsonable(ours), "rows": rows, "datatrove": {}}
+    result["cpu_shares"] = print_cpu_shares(ours, dts)
+    result["dt_runs"] = dts  # for the fast recipe's comparison (dropped from the JSON below)
     ours_read, dt_read = reader_sets(files)
     common = ours_read & dt_read
+    utf8 = common - non_utf8_ids(files)
     print(f"  readers: {len(common)} documents read by both, {len(ours_read - dt_read)} by ours only, "
           f"{len(dt_read - ours_read)} by datatrove only (ours: {reader_rules()}; datatrove: any status + libmagic)")
     result["readers"] = {"both": len(common), "ours_only": sorted(ours_read - dt_read), "datatrove_only": sorted(dt_read - ours_read)}
-    timeouts = {"ours": next((st["dropped"].get("timeout", 0) for st in ours["per_step"] if st["name"] == "trafilatura"), 0)}
+    traf = next((st for st in ours["per_step"] if st["name"] == "trafilatura"), {"dropped": {}})
+    timeouts = {"ours cpu_timeout": traf["dropped"].get("cpu_timeout", 0), "ours wall_timeout": traf["dropped"].get("wall_timeout", 0)}
     for dedup, dt in dts.items():
-        timeouts[f"datatrove(dedup={dedup})"] = _count_step(dt["per_step"], "Trafilatura", "timeout")
-    print("  trafilatura timeouts (1 s per page; more under load, so they vary run to run): "
-          + ", ".join(f"{k} {v}" for k, v in timeouts.items()))
+        timeouts[f"datatrove(dedup={dedup}) timeout"] = _count_step(dt["per_step"], "Trafilatura", "timeout")
+    print("  trafilatura time limits: ours, a CPU budget per page (and a hang guard), the same whatever the load; datatrove, "
+          "1 s of wall-clock time per page, more timeouts under load: " + ", ".join(f"{k} {v}" for k, v in timeouts.items()))
     result["trafilatura_timeouts"] = timeouts
+    screen = next((st for st in ours["per_step"] if st["name"] == "screen"), None)
+    if screen:
+        print(f"  screens: {screen['docs_in']} pages in, dropped before trafilatura: "
+              + (", ".join(f"{k} {v}" for k, v in screen["dropped"].items()) or "none"))
     ours_extracted = None
     shown: list[str] | None = None
     for dedup, dt in dts.items():
@@ -559,9 +617,81 @@ def whole_pipeline(files: list[str], input_spec: str, work: Path, workers: int, 
             shown = cmp["only_ours"] + cmp["only_theirs"]
         print(f"  agreement with {name} on the documents both readers read: {cmp_common['both']}/{cmp_common['union']}"
               f" = {100 * cmp_common['jaccard']:.1f}%")
+        cmp_utf8 = compare(ours["kept"], dt["kept"], universe=utf8)
+        identical = not cmp_utf8["only_ours"] and not cmp_utf8["only_theirs"]
+        print(f"  agreement with {name} on the UTF-8 pages ({len(utf8)} of the {len(common)} both read): "
+              f"{cmp_utf8['both']}/{cmp_utf8['union']} = {100 * cmp_utf8['jaccard']:.1f}%; kept sets identical: {'YES' if identical else 'NO'}")
         result["datatrove"][str(dedup)] = {"run": _jsonable(dt), "ratio": ratio, "agreement": cmp,
-                                           "agreement_common_input": cmp_common, "disagreements": diag}
+                                           "agreement_common_input": cmp_common, "agreement_utf8": cmp_utf8,
+                                           "utf8_identical": identical, "disagreements": diag}
     return result
+
+
+def fast_recipe(input_spec: str, work: Path, workers: int, dt: dict[str, Any], label: str) -> dict[str, Any]:
+    """pipelines/fineweb-fast.yaml (resiliparse + FineWeb's filters) on the same input as datatrove's run ``dt``."""
+    fast = run_ours(input_spec, work / "fast", workers, stages="extract,filter", pipeline=FAST_PIPELINE)
+    rows = [side_row("ours, fineweb-fast.yaml", fast, "documents_read", "stage_wall_s"),
+            side_row("datatrove (dedup=False)", dt, "documents_read", "seconds")]
+    print_table(rows, "docs read")
+    ratio = print_ratio(rows[0], rows[1], "datatrove FineWeb")
+    shares = cpu_shares(fast["per_step"])
+    print("  where the time goes (ours, fast): " + ", ".join(f"{n} {100 * f:.0f}%" for n, _, f in shares if f >= 0.005))
+    cmp = compare(fast["kept"], dt["kept"])
+    print(f"  kept: fast {cmp['ours']}, datatrove FineWeb {cmp['theirs']}, both {cmp['both']} "
+          f"(a different extractor keeps different text: not expected to agree)")
+    return {"label": label, "ours": _jsonable(fast), "rows": rows, "ratio": ratio, "cpu_shares": shares,
+            "kept_overlap": {k: cmp[k] for k in ("ours", "theirs", "both", "union", "jaccard")}}
+
+
+def extraction_quality() -> dict[str, Any]:
+    """Word-level F1 and documents per CPU-second of trafilatura (FineWeb's settings) and resiliparse (DCLM's call)."""
+    from curation.evaluate import evaluate_extraction
+
+    ext = evaluate_extraction()
+    out = {}
+    for setting, name in (("ours", "trafilatura (FineWeb's settings)"), ("resiliparse", "resiliparse (DCLM's call)")):
+        real = ext["summary"][setting]["real"]
+        out[setting] = {"name": name, "macro_f1": real["macro"]["f1"], "micro_f1": real["micro"]["f1"], "pages": real["pages"],
+                        "docs_per_cpu_second": ext["docs_per_cpu_second"][setting]}
+        print(f"  {name:34} word-level F1 on the {real['pages']} real test pages: macro {real['macro']['f1']:.3f}, "
+              f"micro {real['micro']['f1']:.3f}; {ext['docs_per_cpu_second'][setting]:,.0f} docs per CPU-second (all 130 pages)")
+    return out
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    """The headline figures, in one place."""
+    print("\nsummary")
+
+    def fineweb(key: str, what: str) -> None:
+        r = report.get(key)
+        if not r:
+            return
+        ratio = r["datatrove"]["False"]["ratio"]
+        ident = r["datatrove"]["False"]
+        print(f"  FineWeb recipe, {what}: total wall time datatrove/ours x{_f(ratio['wall_speedup'], '.2f')} "
+              f"(stages x{_f(ratio['stage_wall_speedup'], '.2f')}); kept sets on UTF-8 pages "
+              f"{'identical' if ident['utf8_identical'] else 'DIFFER'} ({ident['agreement_utf8']['both']}/{ident['agreement_utf8']['union']})")
+
+    fineweb("whole", "input WARCs")
+    fineweb("mixed", "language-mixed corpus")
+    fineweb("many_files", "many files")
+    for key, what in (("fast", "input WARCs"), ("fast_mixed", "language-mixed corpus")):
+        r = report.get(key)
+        if r:
+            print(f"  fast recipe, {what}: docs/s ours/datatrove x{_f(r['ratio']['docs_per_s'], '.2f')} (total wall), "
+                  f"x{_f(r['ratio']['stage_docs_per_s'], '.2f')} (stages)")
+    q = report.get("extraction_quality")
+    if q:
+        print("  extraction: " + "; ".join(f"{v['name']} F1 {v['micro_f1']:.3f} micro / {v['macro_f1']:.3f} macro, "
+                                          f"{v['docs_per_cpu_second']:,.0f} docs per CPU-second" for v in q.values()))
+    sc = report.get("screens")
+    if sc:
+        print(f"  screens: {sc['both']}/{sc['union']} = {100 * sc['agreement']:.2f}% of the kept documents the same over "
+              f"{sc['pages']} real pages; {len(sc['only_screened']) + len(sc['only_unscreened'])} differences")
+    for key in ("whole", "mixed"):
+        r = report.get(key)
+        if r:
+            print(f"  where the time goes ({key}, ours): " + ", ".join(f"{n} {100 * f:.0f}%" for n, _, f in r["cpu_shares"]["ours"] if f >= 0.005))
 
 
 def filter_only(work: Path, extract_dir: Path, workers: int) -> dict[str, Any]:
@@ -620,6 +750,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pages-per-file", type=int, default=40,
                    help="pages per file in the many-files corpus (default 40, so that the bench takes ~10 minutes on 2 "
                         "cores; 200 makes the corpus 5x larger and the bench ~3x longer)")
+    p.add_argument("--skip-mixed", action="store_true", help="skip measurement 4 (the language-mixed corpus)")
+    p.add_argument("--mixed-files", type=int, help="files in the language-mixed corpus (default 20, --quick: 6)")
+    p.add_argument("--mixed-pages-per-file", type=int, help="pages per file in the language-mixed corpus (default 100, --quick: 50)")
+    p.add_argument("--english-share", type=float, default=0.45, help="share of English pages in the mixed corpus (Common Crawl: ~0.45)")
+    p.add_argument("--skip-fast", action="store_true", help="skip measurement 5 (the fast recipe)")
+    p.add_argument("--skip-screens", action="store_true", help="skip measurement 6 (the screens' agreement on every real page)")
     p.add_argument("--json", help="write every number to this JSON file")
     p.add_argument("--work", default=str(REPO_ROOT / "bench_output"), help="work folder (default bench_output/)")
     args = p.parse_args(argv)
@@ -632,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    for sub in ("whole", "filter_only", "many_files", "corpus"):
+    for sub in ("whole", "filter_only", "many_files", "corpus", "mixed", "mixed_corpus"):
         shutil.rmtree(work / sub, ignore_errors=True)
 
     if args.input:
@@ -658,9 +794,37 @@ def main(argv: list[str] | None = None) -> int:
     report["whole"] = whole_pipeline(files, str(input_dir), work / "whole", args.workers, "input", [True, False], diagnose_against=None)
     print(f"  ({load_note()})")
 
+    if not args.skip_fast:
+        print("\n1b. fast recipe (pipelines/fineweb-fast.yaml: resiliparse + FineWeb's filters) on the same input")
+        report["fast"] = fast_recipe(str(input_dir), work / "whole", args.workers, report["whole"]["dt_runs"][False], "input")
+        print(f"  ({load_note()})")
+
     print("\n2. filter stage only (LanguageFilter .. FineWebQualityFilter), on our extract output as input for both")
     report["filter_only"] = filter_only(work / "filter_only", work / "whole" / "ours" / "extract", args.workers)
     print(f"  ({load_note()})")
+
+    if not args.skip_mixed and not args.input and default_input().is_dir():
+        from bench.corpus import build_mixed_corpus
+
+        mixed_dir = work / "mixed_corpus"
+        manifest = build_mixed_corpus(mixed_dir, args.mixed_files or (6 if args.quick else 20),
+                                      args.mixed_pages_per_file or (50 if args.quick else 100), args.english_share,
+                                      source=default_input())
+        mixed_files = resolve_warcs(str(mixed_dir))
+        print(f"\n4. language-mixed corpus: {manifest['files']} WARC files x {manifest['pages_per_file']} real pages, "
+              f"{100 * manifest['english_share']:.0f}% English ({manifest['distinct_english']} distinct English pages, "
+              f"{manifest['distinct_other']} in other languages; corpus mix: "
+              + ", ".join(f"{k} {v}" for k, v in manifest["languages_in_corpus"].items())
+              + f"; {manifest['bytes'] / 1e6:.1f} MB); datatrove with deduplicate=False (pages repeat)")
+        report["mixed"] = whole_pipeline(mixed_files, str(mixed_dir), work / "mixed", args.workers, "language-mixed",
+                                         [False], diagnose_against=False)
+        report["mixed"]["corpus"] = manifest
+        print(f"  ({load_note()})")
+        if not args.skip_fast:
+            print("\n4b. fast recipe on the language-mixed corpus")
+            report["fast_mixed"] = fast_recipe(str(mixed_dir), work / "mixed", args.workers, report["mixed"]["dt_runs"][False],
+                                               "language-mixed")
+            print(f"  ({load_note()})")
 
     if not args.skip_many_files:
         from bench.corpus import build_corpus
@@ -678,6 +842,23 @@ def main(argv: list[str] | None = None) -> int:
         report["many_files"]["corpus"] = manifest
         print(f"  ({load_note()})")
 
+    if not args.skip_fast:
+        print("\n5. extraction quality and cost on the real extraction test pages (curation eval)")
+        report["extraction_quality"] = extraction_quality()
+
+    if not args.skip_screens:
+        from bench.bench_screens import measure as screens_measure
+        from bench.bench_screens import report as screens_report
+
+        print("\n6. the screens: every real page through fineweb.yaml with and without its screen step (bench/bench_screens.py)")
+        report["screens"] = screens_measure(PIPELINE)
+        screens_report(report["screens"])
+        print(f"  ({load_note()})")
+
+    print_summary(report)
+    for r in report.values():
+        if isinstance(r, dict):
+            r.pop("dt_runs", None)
     total = time.perf_counter() - started
     report["bench_seconds"] = total
     print(f"\nbench wall time: {total:.0f}s")

@@ -107,7 +107,9 @@ class OfflineURLFilter(URLFilter):
 def filter_steps(model_path: str | None = None) -> list:
     """FineWeb's filter steps, with FineWeb's settings (datatrove examples/fineweb.py)."""
     return [
-        OfflineLanguageFilter(model_path=model_path),  # FineWeb: LanguageFilter() -> languages=english, threshold 0.65
+        # FineWeb ran LanguageFilter() when its default was English; datatrove 0.10.1's default is
+        # languages=None (any language scoring above 0.65), so English is passed explicitly
+        OfflineLanguageFilter(languages=["en"], model_path=model_path),
         GopherRepetitionFilter(),
         GopherQualityFilter(),
         C4QualityFilter(filter_no_terminal_punct=False),

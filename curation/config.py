@@ -5,7 +5,7 @@
       extract:                 # WARC files -> documents
         - warc_reader: {}
         - url_filter: {}
-        - trafilatura: {favour_precision: true, timeout: 1.0}
+        - trafilatura: {favour_precision: true, cpu_timeout: 20.0}
       filter:                  # documents -> documents
         - language: {languages: [en], language_threshold: 0.65}
 

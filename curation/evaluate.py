@@ -4,10 +4,11 @@
 (``$CURATION_SHARED_DATA``, default ``<repo>/../shared/data``) and reports:
 
 Extraction (``extraction/mozilla-readability-testpages/pages/*/``): our trafilatura call (the
-settings of ``curation.extraction``: ``favor_precision=True, include_comments=False,
-include_tables=True, deduplicate=False``) next to trafilatura's defaults, each scored against the
-expected article text (``expected.html.gz`` with its tags stripped) by word-level
-precision/recall/F1:
+settings of the ``trafilatura`` step: ``favor_precision=True, include_comments=False,
+include_tables=True, deduplicate=False``, FineWeb's), trafilatura's defaults, and the fast
+``resiliparse`` step (DCLM's ``extract_plain_text(html, main_content=True)``), each scored against
+the expected article text (``expected.html.gz`` with its tags stripped) by word-level
+precision/recall/F1, and timed in CPU seconds of this thread (documents per CPU-second):
 
 * words are lowercased ``\\w+`` tokens; the overlap of a page is the multiset intersection of the
   extracted and expected bags of words;
@@ -48,7 +49,7 @@ REAL_SNAPSHOT_MIN_BYTES = 15_000  # uncompressed source.html size that separates
 
 def _our_settings() -> dict:
     """The keyword arguments our ``trafilatura`` step passes, from its default parameters."""
-    from curation.extraction import TrafilaturaParams
+    from curation.extraction.trafilatura import TrafilaturaParams
 
     p = TrafilaturaParams()
     return {
@@ -60,6 +61,27 @@ def _our_settings() -> dict:
 
 
 OUR_SETTINGS = _our_settings()
+EXTRACTORS = ("ours", "default", "resiliparse")  # the settings evaluated, in the report's order
+
+
+def _resiliparse_settings() -> dict:
+    """The keyword arguments of ``extract_plain_text`` our ``resiliparse`` step passes by default."""
+    from curation.extraction.resiliparse import ResiliparseParams, resiliparse_options
+
+    return resiliparse_options(ResiliparseParams())
+
+
+def extractors() -> dict:
+    """{setting: html -> text} for each evaluated extractor."""
+    from resiliparse.extract.html2text import extract_plain_text
+    from trafilatura import extract
+
+    resiliparse = _resiliparse_settings()
+    return {
+        "ours": lambda html: extract(html, **OUR_SETTINGS),
+        "default": lambda html: extract(html),
+        "resiliparse": lambda html: extract_plain_text(html, **resiliparse),
+    }
 
 # ISO 639-3 (as in the data sets) -> lid.176 label, for the languages present in whatlang_examples.json
 # and the UDHR file that lid.176 knows. lid.176's labels are Wikipedia language codes: mostly ISO 639-1,
@@ -188,9 +210,7 @@ def _read_gz(path: Path) -> bytes:
 
 
 def evaluate_extraction(data_dir: str | Path | None = None) -> dict:
-    """Word-level P/R/F1 of our trafilatura settings and of trafilatura's defaults, per page group."""
-    from trafilatura import extract
-
+    """Word-level P/R/F1 and CPU time of each extractor (ours, trafilatura's defaults, resiliparse), per page group."""
     root = _require(
         Path(data_dir or default_data_dir()) / EXTRACTION_SUBDIR,
         "extraction test pages",
@@ -204,9 +224,12 @@ def evaluate_extraction(data_dir: str | Path | None = None) -> dict:
         raise CurationError(
             f"no test pages (source.html.gz + expected.html.gz) under {root}"
         )
-    settings = {"ours": OUR_SETTINGS, "default": {}}
+    settings = extractors()
     per_page: dict[str, dict] = {}
     seconds = dict.fromkeys(settings, 0.0)
+    warm_up = _read_gz(cases[0] / "source.html.gz").decode("utf-8", errors="replace")
+    for fn in settings.values():  # lazy imports and first-call set-up are not extraction time
+        fn(warm_up)
     for case in cases:
         source = _read_gz(case / "source.html.gz")
         html = source.decode("utf-8", errors="replace")
@@ -216,13 +239,13 @@ def evaluate_extraction(data_dir: str | Path | None = None) -> dict:
         page = {
             "group": "real" if len(source) >= REAL_SNAPSHOT_MIN_BYTES else "synthetic"
         }
-        for name, kwargs in settings.items():
-            start = time.perf_counter()
+        for name, fn in settings.items():
+            start = time.thread_time()
             try:
-                text = extract(html, **kwargs)
+                text = fn(html)
             except Exception:  # noqa: BLE001 (the pipeline drops a page that crashes)
                 text = None  # counted as nothing extracted
-            seconds[name] += time.perf_counter() - start
+            seconds[name] += time.thread_time() - start
             page[name] = word_prf(text, expected)
         per_page[case.name] = page
     groups = {"real": [], "synthetic": [], "all": []}
@@ -238,9 +261,10 @@ def evaluate_extraction(data_dir: str | Path | None = None) -> dict:
     }
     return {
         "data": str(root),
-        "settings": {"ours": OUR_SETTINGS, "default": "trafilatura.extract(html)"},
+        "settings": {"ours": OUR_SETTINGS, "default": "trafilatura.extract(html)", "resiliparse": _resiliparse_settings()},
         "summary": summary,
-        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "cpu_seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "docs_per_cpu_second": {k: round(len(cases) / v, 1) if v else None for k, v in seconds.items()},
         "pages": per_page,
     }
 
@@ -356,19 +380,25 @@ def format_report(results: dict) -> str:
         lines += [
             "Extraction quality (word-level bag-of-words P/R/F1 vs the expected article text)",
             f"  data: {ext['data']}",
-            f"  ours: trafilatura.extract(html, {', '.join(f'{k}={v}' for k, v in OUR_SETTINGS.items())})",
+            f"  ours: trafilatura.extract(html, {', '.join(f'{k}={v}' for k, v in OUR_SETTINGS.items())})  (FineWeb's settings)",
             "  default: trafilatura.extract(html)",
+            f"  resiliparse: extract_plain_text(html, {', '.join(f'{k}={v}' for k, v in ext['settings']['resiliparse'].items())})"
+            "  (the resiliparse step, DCLM's call)",
             "  empty: nothing extracted (R=F1=0, left out of macro P)",
             "",
             f"  {'group / settings':<22} {'pages':>5} {'empty':>5}   {'macro P   R     F1':<20}  {'micro P   R     F1'}",
         ]
         for group in ("real", "synthetic", "all"):
-            for setting in ("ours", "default"):
+            for setting in EXTRACTORS:
                 lines.append(
                     _row(f"{group} / {setting}", ext["summary"][setting][group])
                 )
         lines.append(
-            f"  extraction time (s): ours {ext['seconds']['ours']}, default {ext['seconds']['default']}"
+            "  CPU time over all pages: "
+            + ", ".join(
+                f"{s} {ext['cpu_seconds'][s]:.2f} s ({ext['docs_per_cpu_second'][s]:,.0f} docs per CPU-second)"
+                for s in EXTRACTORS
+            )
         )
         lines.append("")
     lid = results.get("langid")

@@ -21,7 +21,9 @@ STEPS: dict[str, str] = {
     "warc_reader": "curation.io.reader:WarcReader",
     # document steps: extraction, filters, formatters
     "url_filter": "filters.url:URLFilter",
-    "trafilatura": "curation.extraction:TrafilaturaExtractor",
+    "screen": "curation.extraction.screens:ExtractionScreen",
+    "trafilatura": "curation.extraction.trafilatura:TrafilaturaExtractor",
+    "resiliparse": "curation.extraction.resiliparse:ResiliparseExtractor",
     "language": "filters.language:LanguageFilter",
     "gopher_repetition": "filters.gopher:GopherRepetitionFilter",
     "gopher_quality": "filters.gopher:GopherQualityFilter",

@@ -181,3 +181,9 @@ def test_training_and_sampling_run_without_the_pipeline_packages(sample, tmp_pat
     proc = _run_blocked("curation.trainer.sample", str(ckpt), "--prompt", "The city", "--max-new-tokens", "5", "--device", "cpu")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("The city")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pipelines").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_pipeline_loads(path):
+    config = load_pipeline(path)
+    assert config.stage_names and all(spec.build() for stage in config.stages for spec in stage.steps)

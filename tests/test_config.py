@@ -18,7 +18,7 @@ def write(tmp_path, body: str):
 def test_the_fineweb_pipeline_loads():
     config = load_pipeline(ROOT / "pipelines" / "fineweb.yaml")
     assert config.stage_names == ["extract", "filter", "dedup", "tokenize"]
-    assert [s.name for s in config.stage("extract").steps] == ["warc_reader", "url_filter", "trafilatura"]
+    assert [s.name for s in config.stage("extract").steps] == ["warc_reader", "url_filter", "screen", "trafilatura"]
     assert [s.name for s in config.stage("filter").steps] == [
         "language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality", "pii_formatter"
     ]
@@ -28,8 +28,8 @@ def test_the_fineweb_pipeline_loads():
     "body, expected",
     [
         ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatora: {}\n", ["step 2", "unknown step 'trafilatura'"[:0] + "'trafilatora'", "did you mean 'trafilatura'"]),
-        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {timout: 2}\n", ["step 2", "'trafilatura'", "unknown key 'timout'", "did you mean 'timeout'"]),
-        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {timeout: soon}\n", ["'trafilatura'", "key 'timeout'", "soon"]),
+        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {cpu_timout: 2}\n", ["step 2", "'trafilatura'", "unknown key 'cpu_timout'", "did you mean 'cpu_timeout'"]),
+        ("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {cpu_timeout: soon}\n", ["'trafilatura'", "key 'cpu_timeout'", "soon"]),
         ("stages:\n  extrct:\n    - warc_reader: {}\n", ["unknown stage 'extrct'", "did you mean 'extract'"]),
         ("stages:\n  extract:\n    - trafilatura: {}\n", ["must begin with a reader such as `warc_reader`"]),
         ("stages: [1, 2\n", ["not valid YAML"]),

@@ -388,7 +388,7 @@ name: real
 stages:
   extract:
     - warc_reader: {}
-    - trafilatura: {favour_precision: true, timeout: 0, deduplicate: false}
+    - trafilatura: {favour_precision: true, cpu_timeout: 0, wall_timeout: 0, deduplicate: false}
   dedup:
     - exact_dedup: {}
     - minhash_dedup: {verify: true}

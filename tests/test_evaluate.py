@@ -157,10 +157,21 @@ def test_extraction_on_real_pages(extraction_results):
         summary["ours"]["real"]["micro"]["precision"]
         >= summary["default"]["real"]["micro"]["precision"] - 0.02
     )
-    for setting in ("ours", "default"):
+    for setting in evaluate.EXTRACTORS:
         for agg in summary[setting].values():
             for kind in ("macro", "micro"):
                 assert all(0.0 <= v <= 1.0 for v in agg[kind].values())
+
+
+def test_both_extractors_are_scored_and_timed(extraction_results):
+    """resiliparse (DCLM's call) is scored on the same pages, and costs less CPU per page than trafilatura."""
+    summary = extraction_results["summary"]
+    assert summary["resiliparse"]["real"]["pages"] == summary["ours"]["real"]["pages"]
+    assert summary["resiliparse"]["real"]["micro"]["f1"] > 0.5
+    assert extraction_results["settings"]["resiliparse"]["main_content"] is True
+    cpu = extraction_results["cpu_seconds"]
+    assert all(cpu[s] > 0 for s in evaluate.EXTRACTORS)
+    assert cpu["resiliparse"] < cpu["ours"]
 
 
 def test_langid_on_real_texts(langid_results):
@@ -182,6 +193,8 @@ def test_report_and_json(extraction_results, langid_results, tmp_path):
     assert (
         "real / ours" in text
         and "real / default" in text
+        and "real / resiliparse" in text
+        and "docs per CPU-second" in text
         and "whatlang: accuracy" in text
     )
     json.loads(json.dumps(results))  # serialisable as --json writes it

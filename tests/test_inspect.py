@@ -75,7 +75,12 @@ def test_the_stricter_run_drops_more(two_runs):
 def test_dropped_samples_are_documents_dropped_for_that_reason_with_their_scores(two_runs):
     a, b = two_runs
     extracted = ids_in(a / "extract")
+    # fineweb.yaml's screen drops the sample's non-English pages before extraction, so at the default
+    # threshold (run a) the language step may drop nothing; the stricter run b drops English pages
+    assert step(b, "language").dropped["language"] > 0
     for run, threshold, kept in ((a, A_LANG, ids_in(a / "filter")), (b, B_LANG, ids_in(b / "filter"))):
+        if not step(run, "language").dropped["language"]:
+            continue
         samples = dropped_samples(str(run), "language", reason="language", n=100)
         assert len(samples) == min(SAMPLE_SIZE, step(run, "language").dropped["language"])
         for s in samples:
@@ -83,6 +88,8 @@ def test_dropped_samples_are_documents_dropped_for_that_reason_with_their_scores
             meta = s["metadata"]
             assert meta["language"] != "en" or meta["language_score"] <= threshold, s["id"]
             assert s["text"] and s["url"]
+    screened = dropped_samples(str(a), "screen", reason="other_language", n=100)
+    assert screened and all(s["id"] not in extracted and s["metadata"]["language"] != "en" for s in screened)
     for run, words in ((a, A_WORDS), (b, B_WORDS)):
         samples = dropped_samples(str(run), "gopher_quality", reason="gopher_short_doc", n=100)
         assert samples and all(s["reason"] == "gopher_short_doc" and s["metadata"]["n_words"] < words for s in samples)
@@ -113,7 +120,7 @@ def test_kept_samples_are_reproducible_by_seed(two_runs):
 @pytest.mark.ray
 def test_unknown_step_or_reason_is_a_clear_error(two_runs):
     _, b = two_runs
-    with pytest.raises(CurationError, match=r"no step 'nope' in this run; steps: warc_reader, url_filter, trafilatura, language, "):
+    with pytest.raises(CurationError, match=r"no step 'nope' in this run; steps: warc_reader, url_filter, screen, trafilatura, language, "):
         dropped_samples(str(b), "nope")
     with pytest.raises(CurationError, match=r"no step 'nope'"):
         kept_samples(str(b), "nope")
@@ -151,7 +158,7 @@ def test_compare_marks_the_changed_rows_with_their_deltas(two_runs):
         assert (row["a_out"], row["b_out"], row["delta"]) == (x["docs_out"], y["docs_out"], y["docs_out"] - x["docs_out"]), key
         assert (row["a_pct"], row["b_pct"]) == (f"{x['removed_pct']:.1f}%", f"{y['removed_pct']:.1f}%"), key
         assert row["marked"] == (x["docs_out"] != y["docs_out"] or row["a_pct"] != row["b_pct"]), key
-    for key in (("extract", "warc_reader"), ("extract", "url_filter"), ("extract", "trafilatura")):
+    for key in (("extract", "warc_reader"), ("extract", "url_filter"), ("extract", "screen"), ("extract", "trafilatura")):
         assert not rows[key]["marked"] and rows[key]["delta"] == 0
     lang = rows[("filter", "language")]
     assert lang["marked"] and lang["delta"] < 0

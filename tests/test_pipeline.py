@@ -42,6 +42,15 @@ def by_expected(manifest: dict) -> dict[str, set[str]]:
     return groups
 
 
+def screened(manifest: dict, extracted: set[str]) -> collections.Counter:
+    """The planted cases that fineweb.yaml's screen step dropped before extraction, by expected outcome
+    (and step, for quality drops): the documents of a filter-stage group that never reached extraction."""
+    return collections.Counter(
+        (r["expected"], r.get("expected_step")) for r in manifest["records"]
+        if r["expected"] in ("language", "quality") and r["id"] not in extracted
+    )
+
+
 @pytest.mark.ray
 def test_every_planted_case_lands_where_expected(sample_run):
     out, manifest = sample_run
@@ -51,7 +60,12 @@ def test_every_planted_case_lands_where_expected(sample_run):
     for dropped_before_filter in ("url_filter", "extraction"):
         assert groups[dropped_before_filter] and not groups[dropped_before_filter] & extracted
     for dropped_in_filter in ("language", "quality"):
-        assert groups[dropped_in_filter] <= extracted and not groups[dropped_in_filter] & kept
+        assert groups[dropped_in_filter] and not groups[dropped_in_filter] & kept
+    # a language or quality case that was not extracted was settled by the screens, for their reasons
+    screen = load_run_stats(str(out))["extract"].step("screen")
+    by_screen = screened(manifest, extracted)
+    assert sum(n for (group, _), n in by_screen.items() if group == "language") == screen.dropped["other_language"] > 0
+    assert sum(n for (group, _), n in by_screen.items() if group == "quality") <= screen.dropped["too_few_words"]
 
 
 @pytest.mark.ray
@@ -67,14 +81,18 @@ def test_statistics_count_each_planted_case(sample_run):
     assert reader.dropped["non_html"] == expected["reader:non_html"]
     assert reader.dropped["damaged:corrupt_gzip_member"] == expected["reader:damaged_record"] == 1
     assert stats["extract"].step("url_filter").docs_in - stats["extract"].step("url_filter").docs_out == expected["url_filter"]
-    assert sum(stats["extract"].step("trafilatura").dropped.values()) == expected["extraction"]
+    # the screens take some language and quality cases (and perhaps some extraction cases) before trafilatura
+    by_screen = screened(manifest, ids_in(out / "extract"))
+    screen_drops = sum(stats["extract"].step("screen").dropped.values())
+    extraction_screened = screen_drops - sum(by_screen.values())
+    assert sum(stats["extract"].step("trafilatura").dropped.values()) == expected["extraction"] - extraction_screened
     lang = stats["filter"].step("language")
-    assert lang.docs_in - lang.docs_out == expected["language"]
+    assert lang.docs_in - lang.docs_out == expected["language"] - by_screen[("language", None)]
     steps = collections.Counter(r["expected_step"] for r in manifest["records"] if r["expected"] == "quality")
     for step in QUALITY_STEPS:
         st = stats["filter"].step(step)
-        assert st.docs_in - st.docs_out == steps[step], step
-        assert sum(st.dropped.values()) == steps[step]
+        assert st.docs_in - st.docs_out == steps[step] - by_screen[("quality", step)], step
+        assert sum(st.dropped.values()) == steps[step] - by_screen[("quality", step)]
     # documents are conserved at every step: in = out + dropped
     for ss in stats.values():
         for st in ss.steps:
