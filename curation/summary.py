@@ -11,6 +11,7 @@ from typing import Any
 
 from curation.config import STAGE_KINDS
 from curation.io.fs import exists, join, list_files, read_bytes
+from curation.ledger import format_ledger, ledger
 from curation.stats import StageStats
 
 
@@ -82,7 +83,8 @@ def language_mix(stats: dict[str, StageStats]) -> dict[str, int]:
     return dict(sorted(mix.items(), key=lambda kv: -kv[1]))
 
 
-def to_json(stats: dict[str, StageStats]) -> dict[str, Any]:
+def to_json(stats: dict[str, StageStats], **ledger_options: float) -> dict[str, Any]:
+    """``ledger_options``: ``watts_per_core`` and ``grid`` of the energy estimate (curation.ledger)."""
     return {
         "funnel": funnel_rows(stats),
         "languages": language_mix(stats),
@@ -91,12 +93,13 @@ def to_json(stats: dict[str, StageStats]) -> dict[str, Any]:
                 "docs_per_cpu_second": (ss.steps[0].docs_in / ss.cpu_seconds) if ss.steps and ss.cpu_seconds else None}
             for s, ss in stats.items()
         },
+        "ledger": ledger(stats, **ledger_options),
         "errors": {s: ss.errors for s, ss in stats.items() if ss.errors},
     }
 
 
-def format_funnel(stats: dict[str, StageStats]) -> str:
-    """A terminal table: one row per step, then languages, compute and failures."""
+def format_funnel(stats: dict[str, StageStats], **ledger_options: float) -> str:
+    """A terminal table: one row per step, then languages, compute, its energy and failures."""
     if not stats:
         return "no finished shard found"
     head = f"{'stage':<9}{'step':<20}{'docs in':>10}{'docs out':>10}{'removed':>9}{'chars in':>10}{'chars out':>10}  top drop reasons"
@@ -118,6 +121,7 @@ def format_funnel(stats: dict[str, StageStats]) -> str:
         rate = f"{docs / ss.cpu_seconds:,.1f} docs per CPU-second" if ss.cpu_seconds else ""
         retries = f", {ss.task_retries} task retries" if ss.task_retries else ""
         lines.append(f"compute  {s:<9} {ss.shards} shards{retries}, {ss.cpu_seconds:,.1f} CPU-s, {ss.wall_seconds:,.1f} task-s  {rate}")
+    lines += format_ledger(ledger(stats, **ledger_options))
     failures = [(s, e) for s, ss in stats.items() for e in ss.errors]
     if failures:
         lines += ["", f"FAILED shards ({len(failures)}):"]

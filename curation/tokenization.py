@@ -335,6 +335,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     threshold = _val_threshold(params.val_fraction)
     st = StepStats(STAGE)
     per_split: dict[str, dict[str, list]] = {s: {"keys": [], "ntok": [], "nchars": [], "tokens": [], "dates": []} for s in SPLITS}
+    months: dict[str, dict[str, int]] = {s: {} for s in SPLITS}  # documents per month ("YYYY-MM") of each split
     eos = info.eos_id
 
     fs, path = filesystem(input_url)
@@ -370,6 +371,8 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
                 out.extend(toks)
                 if dates[i]:
                     acc["dates"].append(dates[i])
+                    month = dates[i][:7]  # ISO 8601 (WARC-Date): "YYYY-MM"
+                    months[split][month] = months[split].get(month, 0) + 1
             for split, out in flat.items():
                 if out:
                     per_split[split]["tokens"].append(np.array(out, dtype=dtype))
@@ -408,6 +411,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
         "tokenizer": info.to_dict(),
         "dtype": info.dtype,
         "splits": splits_info,
+        "months": {split: dict(sorted(counts.items())) for split, counts in months.items()},
         "stats": stats.to_dict(),
     }
     atomic_write_bytes(join(out_dir, "_done", f"tokenize-{part}.json"), json.dumps(marker, ensure_ascii=False).encode())
@@ -729,6 +733,10 @@ def build_manifest(params: TokenizeStep.Params, info: TokenizerInfo, p1: dict[st
             "documents": sum(s["documents"] for s in shards),
             "date_range": {"min": min(split_dates), "max": max(split_dates)} if split_dates else None,
         }
+    train_months: dict[str, int] = {}  # markers written before "months" existed count nothing
+    for m in p1.values():
+        for month, n in m.get("months", {}).get("train", {}).items():
+            train_months[month] = train_months.get(month, 0) + n
     return {
         "format": MANIFEST_FORMAT,
         "tokenizer": info.to_dict(),
@@ -748,6 +756,10 @@ def build_manifest(params: TokenizeStep.Params, info: TokenizerInfo, p1: dict[st
         "splits": splits,
         "total": {k: sum(splits[s][k] for s in SPLITS) for k in ("sequences", "tokens", "documents")},
         "date_range": {"min": min(dates), "max": max(dates)} if dates else None,
+        # what a model trained on the train split can know of: its newest document, and how the
+        # documents spread over time
+        "knowledge_cutoff": splits["train"]["date_range"]["max"] if splits["train"]["date_range"] else None,
+        "documents_per_month": dict(sorted(train_months.items())),
         "source": {"stage": source.rstrip("/").rsplit("/", 1)[-1], "shards": len(p1)},  # no absolute path: same bytes anywhere
         "plan": plan.fingerprint,
     }
