@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nlog-log fit:  L(N) = {fit['loglog_A']:.4g} * N^-{fit['loglog_alpha']:.4f}")
         if fit["E"] is not None:
             print(f"power law:    L(N) = {fit['E']:.4f} + {fit['A']:.4g} * N^-{fit['alpha']:.4f}   (squared error {fit['sse']:.3g})")
+            if fit["E"] == 0.0:
+                print("              (E at its lower bound: these sizes show no floor yet, the log-log line is the fit)")
         else:
             print("power law with an offset E: needs four sizes or more")
         for r in results:

@@ -145,3 +145,16 @@ def test_knowledge_cutoff_is_the_newest_training_documents_date(sample_run):
     for d in dates:
         months[d[:7]] = months.get(d[:7], 0) + 1
     assert manifest["documents_per_month"] == dict(sorted(months.items()))
+
+
+def test_scaling_bench_fit_recovers_a_known_power_law():
+    import numpy as np
+
+    from bench.scaling import fit_power_law
+
+    params = np.array([1e6, 3e6, 1e7, 3e7, 1e8])
+    fit = fit_power_law(params, 2.0 + 50.0 * params**-0.3)
+    assert fit["E"] == pytest.approx(2.0, abs=2e-3)
+    assert fit["A"] == pytest.approx(50.0, rel=0.01) and fit["alpha"] == pytest.approx(0.3, rel=0.01)
+    line = fit_power_law(params[:3], 7.0 * params[:3] ** -0.1)  # three sizes: the log-log line only
+    assert line["loglog_alpha"] == pytest.approx(0.1) and line["loglog_A"] == pytest.approx(7.0) and line["E"] is None

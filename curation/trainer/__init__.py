@@ -20,6 +20,7 @@ from curation.errors import CurationError
 from curation.trainer.config import PRESETS as MODEL_PRESETS
 
 PRESETS = tuple(MODEL_PRESETS)
+EVAL_DOCUMENTS = 200  # held-out documents of the last-word ruler, by default
 
 
 def require_torch() -> None:
@@ -52,7 +53,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="model init and data order")
     p.add_argument("--eval-interval", type=int, default=250, help="validation loss every N steps (0: only at the end)")
     p.add_argument("--eval-batches", type=int, default=20, help="validation micro-batches per process (0: no validation)")
-    p.add_argument("--eval-documents", type=int, default=200,
+    p.add_argument("--eval-documents", type=int, default=EVAL_DOCUMENTS,
                    help="held-out documents of the last-word ruler at each evaluation (0: validation loss only)")
     p.add_argument("--log-interval", type=int, default=10, help="log every N steps")
     p.add_argument("--ckpt-interval", type=int, default=1000, help="checkpoint every N steps and at the end (0: never)")
@@ -70,7 +71,7 @@ def add_eval_model_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentPar
     p.add_argument("--data", required=True, help="the tokenize stage's output whose val split is held out (OUTPUT/tokenize)")
     p.add_argument("--batch-size", type=int, default=8, help="sequences per batch")
     p.add_argument("--batches", type=int, default=0, help="validation batches (0: the whole val split)")
-    p.add_argument("--documents", type=int, default=200, help="held-out documents of the last-word ruler (0: none)")
+    p.add_argument("--documents", type=int, default=EVAL_DOCUMENTS, help="held-out documents of the last-word ruler (0: none)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return p

@@ -41,9 +41,9 @@ import torch.nn.functional as F
 from curation.errors import CurationError
 from curation.io.fs import join
 from curation.tokens import load_manifest, open_parquet, row_group_array
+from curation.trainer import EVAL_DOCUMENTS
 
 MIN_CONTEXT_TOKENS = 16  # a word guessed from almost no context measures little: such documents are left out
-DEFAULT_DOCUMENTS = 200
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def score_last_words(model: torch.nn.Module, examples: list[LastWord], autocast,
 # The command
 
 
-def evaluate_checkpoint(checkpoint: str, data: str, *, batch_size: int = 8, batches: int = 0, documents: int = DEFAULT_DOCUMENTS,
+def evaluate_checkpoint(checkpoint: str, data: str, *, batch_size: int = 8, batches: int = 0, documents: int = EVAL_DOCUMENTS,
                         device: str = "auto") -> dict[str, Any]:
     """Both rulers for a checkpoint (file or training folder) on the val split of ``data``."""
     from curation.trainer.data import TokenLoader

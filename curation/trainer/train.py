@@ -327,7 +327,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                      "predicted_loss": predicted_loss(step * tokens_per_step)}
             words = (f" | last word: exact {100 * rulers['last_word_exact']:.1f}%, log-prob {rulers['last_word_logprob']:.3f}"
                      if rulers["last_word_documents"] else "")
-            log(f"step {step:>6}/{args.steps} | val loss {val:.4f} | perplexity {entry['val_perplexity']:,.1f}{words}", flush=True)
+            shown = f"val loss {val:.4f} | perplexity {entry['val_perplexity']:,.1f}" if val is not None else "val loss - (no batch)"
+            log(f"step {step:>6}/{args.steps} | {shown}{words}", flush=True)
             record(entry)
         if args.ckpt_interval > 0 and (last or step % args.ckpt_interval == 0):
             checkpoint(step)
