@@ -56,7 +56,8 @@ def _stats(args: argparse.Namespace) -> int:
         raise CurationError(f"no curation output found in {args.output} (expected folders like {args.output}/extract)")
     stats = load_run_stats(args.output)
     manifest = read_token_manifest(args.output)
-    print(json.dumps(to_json(stats, manifest), indent=1) if args.json else format_funnel(stats, manifest))
+    options = {"watts_per_core": args.watts_per_core, "grid": args.grid}
+    print(json.dumps(to_json(stats, manifest, **options), indent=1) if args.json else format_funnel(stats, manifest, **options))
     return 0
 
 
@@ -130,6 +131,21 @@ def _train(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from curation.plan import run
+
+    return run(args)
+
+
+def _eval_model(args: argparse.Namespace) -> int:
+    from curation.trainer import require_torch
+
+    require_torch()
+    from curation.trainer.heldout import run
+
+    return run(args)
+
+
 def _sample_text(args: argparse.Namespace) -> int:
     from curation.trainer import require_torch
 
@@ -170,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stats", help="print the funnel of a run")
     s.add_argument("output")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    from curation.plan import DEFAULT_GRID, DEFAULT_WATTS_PER_CORE, WATTS_PER_CORE_SOURCE
+
+    s.add_argument("--watts-per-core", type=float, default=DEFAULT_WATTS_PER_CORE,
+                   help=f"power of one busy core for the energy estimate (default {DEFAULT_WATTS_PER_CORE:.2f} W: {WATTS_PER_CORE_SOURCE})")
+    s.add_argument("--grid", type=float, default=DEFAULT_GRID, help=f"grid carbon intensity, gCO2e/kWh (default {DEFAULT_GRID:g})")
     s.set_defaults(func=_stats)
 
     i = sub.add_parser("inspect", help="show documents a step dropped (or kept)")
@@ -204,11 +225,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--prefix", default="", help="file name prefix, e.g. fineweb")
     e.set_defaults(func=_export_bin)
 
-    from curation.trainer import add_sample_arguments, add_train_arguments  # argparse only, no torch
+    from curation.plan import add_plan_arguments
+    from curation.trainer import add_eval_model_arguments, add_sample_arguments, add_train_arguments  # argparse only, no torch
+
+    pl = sub.add_parser("plan", help="model sizes, compute, GPU-hours, energy and CO2e for a run's tokens (or --tokens N)")
+    add_plan_arguments(pl)
+    pl.set_defaults(func=_plan)
 
     t = sub.add_parser("train", help="train a GPT on token shards (OUTPUT/tokenize); under torchrun for several GPUs or nodes")
     add_train_arguments(t)
     t.set_defaults(func=_train)
+
+    em = sub.add_parser("eval-model", help="a checkpoint on held-out documents: loss, perplexity, last-word exact match and log-prob")
+    add_eval_model_arguments(em)
+    em.set_defaults(func=_eval_model)
 
     st = sub.add_parser("sample-text", help="generate text from a trained checkpoint")
     add_sample_arguments(st)

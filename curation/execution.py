@@ -25,7 +25,8 @@ from curation.errors import CurationError, InputError
 from curation.executor import Executor, make_executor
 from curation.io.fs import filesystem
 from curation.io.sources import resolve_inputs
-from curation.layout import StageLayout, write_run_info
+from curation.layout import StageLayout, load_run_stats, write_run_info
+from curation.ledger import ledger
 from curation.registry import STAGES, stage_runner
 from curation.sharding import following_plan, input_plan
 from curation.stage import ShardTask, run_chain, warm_up
@@ -192,10 +193,11 @@ def run_pipeline(
     finally:
         inputs = [_absolute(u) for u in listing.result()] if listing else None
     fs, path = filesystem(output)
+    info = {"pipeline": config.name, "pipeline_file": config.path, "input": input_spec, "stages": chosen,
+            "executor": runner.name, "config": {s.name: s.to_dict() for s in config.stages}}
     try:
         fs.makedirs(path, exist_ok=True)
-        write_run_info(output, {"pipeline": config.name, "pipeline_file": config.path, "input": input_spec, "stages": chosen,
-                                "executor": runner.name, "config": {s.name: s.to_dict() for s in config.stages}})
+        write_run_info(output, info)
     except OSError as e:
         raise CurationError(f"cannot write to output {output}: {e}") from None
     results: list[StageResult] = []
@@ -211,4 +213,6 @@ def run_pipeline(
             k = config.stage_names.index(name)
             ctx = StageContext(config, config.stage(name), output, config.stage_names[k - 1] if k else None, runner, force, progress)
             results.append(stage_runner(name)(ctx))
+    info["ledger"] = ledger(load_run_stats(output))  # the compute and energy of every stage of OUTPUT so far
+    write_run_info(output, info)
     return results

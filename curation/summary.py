@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from curation.ledger import format_ledger, ledger
 from curation.stats import KEPT, StageStats
 
 
@@ -100,7 +101,8 @@ def format_language_funnel(rows: list[dict[str, Any]], limit: int = TOP_LANGUAGE
     return "\n".join(lines)
 
 
-def to_json(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+def to_json(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None, **ledger_options: float) -> dict[str, Any]:
+    """``ledger_options``: ``watts_per_core`` and ``grid`` of the energy estimate (curation.ledger)."""
     return {
         "funnel": funnel_rows(stats),
         "language_funnel": language_funnel(stats, manifest),
@@ -110,13 +112,14 @@ def to_json(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None
                 "docs_per_cpu_second": (ss.steps[0].docs_in / ss.cpu_seconds) if ss.steps and ss.cpu_seconds else None}
             for s, ss in stats.items()
         },
+        "ledger": ledger(stats, **ledger_options),
         "errors": {s: ss.errors for s, ss in stats.items() if ss.errors},
     }
 
 
-def format_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None) -> str:
+def format_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | None = None, **ledger_options: float) -> str:
     """A terminal table: one row per step, then languages (with the per-language funnel when the run
-    keeps more than one), compute and failures."""
+    keeps more than one), compute, its energy and failures."""
     if not stats:
         return "no finished shard found"
     head = f"{'stage':<9}{'step':<20}{'docs in':>10}{'docs out':>10}{'removed':>9}{'chars in':>10}{'chars out':>10}  top drop reasons"
@@ -141,6 +144,7 @@ def format_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | None 
         rate = f"{docs / ss.cpu_seconds:,.1f} docs per CPU-second" if ss.cpu_seconds else ""
         retries = f", {ss.task_retries} task retries" if ss.task_retries else ""
         lines.append(f"compute  {s:<9} {ss.shards} shards{retries}, {ss.cpu_seconds:,.1f} CPU-s, {ss.wall_seconds:,.1f} task-s  {rate}")
+    lines += format_ledger(ledger(stats, **ledger_options))
     failures = [(s, e) for s, ss in stats.items() for e in ss.errors]
     if failures:
         lines += ["", f"FAILED shards ({len(failures)}):"]

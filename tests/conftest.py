@@ -74,6 +74,27 @@ def sample_run(sample, ray_session, tmp_path_factory):
     return out, manifest
 
 
+# Short rows and small row groups: many row groups to shard and shuffle, cheap steps on 2 cores.
+TRAINER_TOKENIZE = "{seq_len: 32, val_fraction: 0.1, seed: 0, shard_sequences: 1024, row_group_sequences: 16}"
+
+
+@pytest.fixture(scope="session")
+def trainer_tokens(sample, ray_session, tmp_path_factory) -> Path:
+    """The FineWeb pipeline on the bundled sample, tokenized into 33-token rows: OUTPUT/tokenize
+    (the trainer's and eval-model's tests)."""
+    from curation.config import load_pipeline
+    from curation.execution import run_pipeline
+
+    folder, _ = sample
+    out = tmp_path_factory.mktemp("trainer_data")
+    text = (ROOT / "pipelines" / "fineweb.yaml").read_text()
+    pipeline = out / "pipeline.yaml"
+    pipeline.write_text(text[: text.index("  tokenize:")] + f"  tokenize:\n    - tokenize: {TRAINER_TOKENIZE}\n")
+    results = run_pipeline(load_pipeline(pipeline), str(folder), str(out / "run"), progress=False)
+    assert all(not r.shards_failed for r in results)
+    return out / "run" / "tokenize"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

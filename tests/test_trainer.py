@@ -5,6 +5,7 @@ the exact next sequence."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -18,27 +19,13 @@ torch = pytest.importorskip("torch", reason="the trainer needs torch (make insta
 from curation.config import load_pipeline  # noqa: E402
 from curation.execution import run_pipeline  # noqa: E402
 from curation.trainer.data import TokenLoader, list_row_groups  # noqa: E402
+from curation.trainer.energy import EnergyMeter  # noqa: E402
 from curation.trainer.model import GPT, GPTConfig  # noqa: E402
 from curation.trainer.sample import sample_text  # noqa: E402
 from curation.trainer.train import checkpoint_urls, load_checkpoint, lr_at, parse_args, train  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
-# Short rows and small row groups: many row groups to shard and shuffle, cheap steps on 2 cores.
-TOKENIZE = "{seq_len: 32, val_fraction: 0.1, seed: 0, shard_sequences: 1024, row_group_sequences: 16}"
 STEPS, CKPT = 30, 15
-
-
-@pytest.fixture(scope="session")
-def trainer_tokens(sample, ray_session, tmp_path_factory) -> Path:
-    """The FineWeb pipeline on the bundled sample, tokenized into 33-token rows: OUTPUT/tokenize."""
-    folder, _ = sample
-    out = tmp_path_factory.mktemp("trainer_data")
-    text = (ROOT / "pipelines" / "fineweb.yaml").read_text()
-    pipeline = out / "pipeline.yaml"
-    pipeline.write_text(text[: text.index("  tokenize:")] + f"  tokenize:\n    - tokenize: {TOKENIZE}\n")
-    results = run_pipeline(load_pipeline(pipeline), str(folder), str(out / "run"), progress=False)
-    assert all(not r.shards_failed for r in results)
-    return out / "run" / "tokenize"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +74,44 @@ def test_loss_falls(uninterrupted):
 
 
 @pytest.mark.ray
+def test_cpu_run_records_energy_as_absent_and_the_prediction_beside_the_loss(uninterrupted, trainer_tokens):
+    out, summary = uninterrupted
+    entries = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [e for e in entries if "loss" in e]
+    assert logged and all("energy_kwh" in e and e["energy_kwh"] is None for e in logged)  # absent, not zero
+    assert summary["energy_kwh"] is None and summary["power"] is None
+    assert all(e["predicted_loss"] > 0 for e in entries)
+    # the prediction is the Chinchilla fit at (parameters, tokens seen so far)
+    from curation.plan import FITS
+
+    manifest = json.loads((trainer_tokens / "manifest.json").read_text())
+    data_tokens = manifest["splits"]["train"]["sequences"] * manifest["seq_len"]
+    first = logged[0]
+    assert first["tokens"] < data_tokens and first["predicted_loss"] == pytest.approx(FITS["hoffmann2022"].loss(summary["params"], first["tokens"]))
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["energy_kwh"] is None and on_disk["predicted_loss"] == summary["plan"]["rows"][0]["loss"]
+    assert on_disk["val_loss"] == summary["val_loss"] and on_disk["knowledge_cutoff"] == manifest["knowledge_cutoff"]
+    val = entries[-1]
+    assert val["val_perplexity"] == pytest.approx(math.exp(val["val_loss"]))
+    assert val["last_word_documents"] > 0 and 0.0 <= val["last_word_exact"] <= 1.0 and val["last_word_logprob"] < 0
+
+
+def test_energy_meter_integrates_power_or_reads_the_counter():
+    now = [0.0]
+    meter = EnergyMeter(lambda: 250.0, interval=3600, clock=lambda: now[0]).start()  # the thread never wakes: samples on demand
+    now[0] = 36.0
+    assert meter.joules() == pytest.approx(250.0 * 36.0)  # 9 kJ
+    now[0] = 72.0
+    stats = meter.stop()
+    assert stats["kwh"] == pytest.approx(250.0 * 72.0 / 3.6e6) and stats["mean_watts"] == 250.0 and stats["source"] == "nvml power samples"
+    counter = [1000.0]
+    meter = EnergyMeter(lambda: 250.0, lambda: counter[0], interval=3600).start()
+    counter[0] = 1000.0 + 7200.0
+    assert meter.stop()["kwh"] == pytest.approx(7200.0 / 3.6e6)  # the counter's difference, whatever the samples
+    assert EnergyMeter.for_device(torch.device("cpu")) is None  # no GPU: no meter, energy absent
+
+
+@pytest.mark.ray
 def test_resume_repeats_the_uninterrupted_run(uninterrupted, trainer_tokens, tmp_path):
     out_a, summary_a = uninterrupted
     shutil.copy(out_a / f"ckpt-{CKPT:08d}.pt", tmp_path / f"ckpt-{CKPT:08d}.pt")  # as if stopped after step 15
@@ -105,6 +130,11 @@ def test_sample_text_from_checkpoint(uninterrupted):
     out, _ = uninterrupted
     text = sample_text(str(out), "The", max_new_tokens=8, temperature=0.8, top_k=50, device="cpu")
     assert isinstance(text, str)
+    cutoff = load_checkpoint(str(out))["data"]["knowledge_cutoff"]
+    assert cutoff and cutoff.startswith("2024-")
+    proc = subprocess.run([sys.executable, "-m", "curation.cli", "sample-text", str(out), "--prompt", "The", "--max-new-tokens", "4",
+                           "--device", "cpu"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0 and f"knowledge cut-off: {cutoff}" in proc.stderr and proc.stdout.startswith("The")
     assert sample_text(str(out), "The", max_new_tokens=8, top_k=50, device="cpu") == text  # seeded
 
 
@@ -254,7 +284,12 @@ def test_trainer_imports_without_the_curation_dependencies():
         "for m in ('ray', 'pydantic', 'tokenizers', 'xxhash', 'datatrove', 'trafilatura', 'fasttext'):\n"
         "    sys.modules[m] = None  # importing any of these now raises ImportError\n"
         "import curation.trainer.train, curation.trainer.data, curation.tokens\n"
-        "import bench.bench_trainer\n"
+        "import curation.trainer.heldout, curation.trainer.energy, curation.trainer.config, curation.plan\n"
+        "import bench.bench_trainer, bench.scaling\n"
     )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the planner is standard library only: `curation plan` needs no torch, numpy or fsspec
+    code = "import sys\nimport curation.plan\nassert not {'torch', 'numpy', 'fsspec'} & set(sys.modules), sorted(sys.modules)\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -287,7 +287,8 @@ def token_summary(manifest: dict[str, Any]) -> dict[str, Any]:
               for split, info in splits.items() for sh in info.get("shards", [])]
     return {"shards": shards, "total": manifest.get("total", {}), "seq_len": manifest.get("seq_len"),
             "tokenizer": (manifest.get("tokenizer") or {}).get("name"), "dtype": manifest.get("dtype"),
-            "splits": {k: {kk: v.get(kk) for kk in ("sequences", "tokens", "documents")} for k, v in splits.items()}}
+            "splits": {k: {kk: v.get(kk) for kk in ("sequences", "tokens", "documents")} for k, v in splits.items()},
+            "knowledge_cutoff": manifest.get("knowledge_cutoff"), "documents_per_month": manifest.get("documents_per_month") or {}}
 
 
 def collect(output: str) -> dict[str, Any]:
@@ -336,6 +337,7 @@ def collect(output: str) -> dict[str, Any]:
         "clusters": read_clusters(output) if "dedup" in stats else None,
         "tokens": token_summary(manifest) if manifest else None,
         "compute": compute,
+        "ledger": summary["ledger"],
         "errors": summary["errors"],
         "_samples": dropped_samples(stats, configs),  # not embedded: rendered as HTML
     }

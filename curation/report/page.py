@@ -399,6 +399,7 @@ def render_tokens(d: dict[str, Any]) -> str:
              f'<div class="card"><div class="v">{fmt_int(total.get("sequences", 0))}</div><div class="k">sequences of {fmt_int((t["seq_len"] or 0) + 1)} tokens</div></div>'
              f'<div class="card"><div class="v">{fmt_int(total.get("documents", 0))}</div><div class="k">documents</div></div>'
              f'<div class="card"><div class="v">{len(shards)}</div><div class="k">shards ({esc(t["dtype"] or "")}, {esc(t["tokenizer"] or "")})</div></div></div>')
+    cards += _knowledge_cutoff(t)
     if not shards:
         return cards + _empty("no token shard written")
     if len(shards) <= MAX_SHARD_BARS:
@@ -414,6 +415,20 @@ def render_tokens(d: dict[str, Any]) -> str:
                               width=1060, height=240, ylabel="shards")
         legend = f'<p class="note">{fmt_int(len(shards))} shards: a histogram of their token counts.</p>'
     return cards + _chart("tokens", svg, legend)
+
+
+def _knowledge_cutoff(t: dict[str, Any]) -> str:
+    """The newest training document's date, and the training documents per month."""
+    cutoff, months = t.get("knowledge_cutoff"), t.get("documents_per_month") or {}
+    if not cutoff:
+        return '<p class="note">knowledge cut-off: unknown (the training documents carry no date)</p>'
+    head = (f'<p><b>Knowledge cut-off: {esc(cutoff[:10])}</b> (the newest training document: a model trained on these '
+            'tokens knows of nothing later).</p>')
+    if not months:
+        return head
+    svg = vbar_chart(list(months), [{"name": "documents", "color": "#f28e2b", "values": list(months.values())}],
+                     label="training documents per month", xlabel="month (WARC-Date)", ylabel="documents", height=200)
+    return head + _chart("documents-per-month", svg)
 
 
 def render_compute(d: dict[str, Any]) -> str:
@@ -440,7 +455,18 @@ def render_compute(d: dict[str, Any]) -> str:
             f'<div style="flex:0 0 440px">{_chart("compute", svg, legend)}</div><div style="flex:1 1 420px;min-width:0">{table}'
             '<p class="note">Documents per CPU-second: the stage\'s first step\'s input over the '
             'CPU time of its tasks. Task-seconds add up each shard\'s wall time, so they exceed the elapsed time when shards run in parallel.</p></div></div>'
-            f'<h3>time per step</h3>{_chart("step-time", steps_svg)}')
+            f'<h3>time per step</h3>{_chart("step-time", steps_svg)}{_ledger(d.get("ledger"))}')
+
+
+def _ledger(book: dict[str, Any] | None) -> str:
+    """Energy and emissions of the curation run (an estimate from the tasks' CPU time)."""
+    if not book:
+        return ""
+    rows = "".join(f'<tr><td>{esc(name)}</td><td>{s["cpu_hours"]:.4g}</td><td>{1000 * s["kwh"]:.4g}</td><td>{1000 * s["co2e_kg"]:.4g}</td></tr>'
+                   for name, s in [*book["stages"].items(), ("total", book["total"])])
+    return ('<h3>energy (estimate)</h3><table><tr><th>stage</th><th>CPU-hours</th><th>Wh</th><th>g CO2e</th></tr>' + rows + '</table>'
+            f'<p class="note">CPU-hours of the tasks &times; {book["watts_per_core"]:.2f} W per busy core ({esc(book["watts_per_core_source"])}); '
+            f'{book["grid_g_per_kwh"]:,.0f} gCO2e/kWh ({esc(book["grid_source"])}). Memory, disks, network and cooling are not counted.</p>')
 
 
 def _score(k: str, v: Any) -> str:

@@ -44,6 +44,10 @@ def build_manifest(params: TokenizeStep.Params, info: TokenizerInfo, p1: dict[st
             # tokens encoded per document language (EOS included), before rows were cut
             "languages": _languages(m["splits"][split].get("languages", {}) for m in p1.values()),
         }
+    train_months: dict[str, int] = {}  # markers written before "months" existed count nothing
+    for m in p1.values():
+        for month, n in m.get("months", {}).get("train", {}).items():
+            train_months[month] = train_months.get(month, 0) + n
     return {
         "format": MANIFEST_FORMAT,
         "tokenizer": info.to_dict(),
@@ -63,6 +67,10 @@ def build_manifest(params: TokenizeStep.Params, info: TokenizerInfo, p1: dict[st
         "splits": splits,
         "total": {k: sum(splits[s][k] for s in SPLITS) for k in ("sequences", "tokens", "documents")},
         "date_range": {"min": min(dates), "max": max(dates)} if dates else None,
+        # what a model trained on the train split can know of: its newest document, and how the
+        # documents spread over time
+        "knowledge_cutoff": splits["train"]["date_range"]["max"] if splits["train"]["date_range"] else None,
+        "documents_per_month": dict(sorted(train_months.items())),
         "source": {"stage": source, "shards": len(p1)},  # no absolute path: same bytes anywhere
         "plan": plan.fingerprint,
     }

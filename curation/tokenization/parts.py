@@ -90,6 +90,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     st = StepStats(STAGE)
     per_split: dict[str, dict[str, list]] = {s: {"keys": [], "ntok": [], "nchars": [], "tokens": [], "dates": []} for s in SPLITS}
     by_language: dict[str, dict[str, dict[str, int]]] = {s: {} for s in SPLITS}  # split -> language -> documents, tokens
+    months: dict[str, dict[str, int]] = {s: {} for s in SPLITS}  # documents per month ("YYYY-MM") of each split
     eos = info.eos_id
 
     fs, path = filesystem(input_url)
@@ -126,6 +127,8 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
                 out.extend(toks)
                 if dates[i]:
                     acc["dates"].append(dates[i])
+                    month = dates[i][:7]  # ISO 8601 (WARC-Date): "YYYY-MM"
+                    months[split][month] = months[split].get(month, 0) + 1
                 if langs[i]:
                     counts = by_language[split].setdefault(langs[i], {"documents": 0, "tokens": 0})
                     counts["documents"] += 1
@@ -168,6 +171,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
         "tokenizer": info.to_dict(),
         "dtype": info.dtype,
         "splits": splits_info,
+        "months": {split: dict(sorted(counts.items())) for split, counts in months.items()},
         "stats": stats.to_dict(),
     }
     atomic_write_bytes(layout.done(f"tokenize-{part}"), json.dumps(marker, ensure_ascii=False).encode())

@@ -4,6 +4,9 @@
     data.py     the token loader: Parquet row groups -> (pinned) batches, DDP-sharded, resumable
     train.py    the training loop: ``python -m curation.trainer.train --data OUTPUT/tokenize ...``
     sample.py   text from a checkpoint: ``python -m curation.trainer.sample CHECKPOINT --prompt ...``
+    heldout.py  a checkpoint on held-out documents (loss, perplexity, last-word exact match and log-probability)
+    energy.py   the GPU's energy while it trains (NVML through ctypes)
+    config.py   presets and parameter / FLOP counts (no torch: ``curation plan`` uses them)
 
 This module imports no torch, so the ``curation`` command can build its parsers without it; the
 command's handlers call :func:`require_torch` before importing the others.
@@ -14,8 +17,10 @@ from __future__ import annotations
 import argparse
 
 from curation.errors import CurationError
+from curation.trainer.config import PRESETS as MODEL_PRESETS
 
-PRESETS = ("tiny", "gpt2-small", "gpt2-medium")
+PRESETS = tuple(MODEL_PRESETS)
+EVAL_DOCUMENTS = 200  # held-out documents of the last-word ruler, by default
 
 
 def require_torch() -> None:
@@ -48,6 +53,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="model init and data order")
     p.add_argument("--eval-interval", type=int, default=250, help="validation loss every N steps (0: only at the end)")
     p.add_argument("--eval-batches", type=int, default=20, help="validation micro-batches per process (0: no validation)")
+    p.add_argument("--eval-documents", type=int, default=EVAL_DOCUMENTS,
+                   help="held-out documents of the last-word ruler at each evaluation (0: validation loss only)")
     p.add_argument("--log-interval", type=int, default=10, help="log every N steps")
     p.add_argument("--ckpt-interval", type=int, default=1000, help="checkpoint every N steps and at the end (0: never)")
     p.add_argument("--keep-checkpoints", type=int, default=2, help="how many of the latest checkpoints to keep")
@@ -55,6 +62,18 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--device", default="auto", help="auto (cuda when there is one), cpu, cuda")
     p.add_argument("--prefetch", type=int, default=4, help="batches the loader thread prepares ahead")
+    return p
+
+
+def add_eval_model_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``curation eval-model`` / ``python -m curation.trainer.heldout``."""
+    p.add_argument("checkpoint", help="a checkpoint file, or a training --out folder (its latest checkpoint)")
+    p.add_argument("--data", required=True, help="the tokenize stage's output whose val split is held out (OUTPUT/tokenize)")
+    p.add_argument("--batch-size", type=int, default=8, help="sequences per batch")
+    p.add_argument("--batches", type=int, default=0, help="validation batches (0: the whole val split)")
+    p.add_argument("--documents", type=int, default=EVAL_DOCUMENTS, help="held-out documents of the last-word ruler (0: none)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
 

@@ -72,17 +72,18 @@ class TokenLoader:
     """Batches of ``batch_size`` sequences of the split, forever (``cycle``) or for one epoch.
 
     ``next(loader)`` returns ``(inputs, targets)``: int64 tensors of shape (batch_size, seq_len)
-    on ``device``, ``targets`` being ``inputs`` shifted by one token.
+    on ``device``, ``targets`` being ``inputs`` shifted by one token. Without ``cycle``, the last
+    partial batch of the epoch is dropped, or handed out smaller with ``drop_last=False``.
     """
 
     def __init__(self, data_dir: str, split: str, batch_size: int, *, seed: int = 0, rank: int = 0, world_size: int = 1,
                  device: str | torch.device = "cpu", shuffle: bool = True, cycle: bool = True, prefetch: int = 4,
-                 manifest: dict[str, Any] | None = None):
+                 manifest: dict[str, Any] | None = None, drop_last: bool = True):
         self.manifest = manifest or load_manifest(data_dir)
         self.split, self.batch_size, self.seed = split, batch_size, seed
         self.rank, self.world_size = rank, world_size
         self.device = torch.device(device)
-        self.shuffle, self.cycle, self.prefetch = shuffle, cycle, max(1, prefetch)
+        self.shuffle, self.cycle, self.prefetch, self.drop_last = shuffle, cycle, max(1, prefetch), drop_last
         self.seq_len = int(self.manifest["seq_len"])
         self.width = self.seq_len + 1
         self.np_dtype = np.dtype(self.manifest["dtype"])
@@ -139,7 +140,9 @@ class TokenLoader:
         while True:
             if k == len(mine):  # end of this process's epoch
                 if not self.cycle:
-                    return  # a partial last batch is dropped
+                    if filled and not self.drop_last:
+                        yield batch[:filled], (epoch, k, row)
+                    return
                 epoch, k, mine = epoch + 1, 0, self._rank_groups(epoch + 1)
             if rows is None:
                 rows, order = self._read(int(mine[k])), self._row_order(epoch, int(mine[k]))

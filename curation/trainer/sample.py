@@ -31,11 +31,12 @@ def sample_text(checkpoint: str, prompt: str = "", max_new_tokens: int = 200, te
     return sample_texts(checkpoint, prompt, max_new_tokens, temperature, top_k, num_samples=1, seed=seed, device=device)[0]
 
 
-def sample_texts(checkpoint: str, prompt: str = "", max_new_tokens: int = 200, temperature: float = 0.8, top_k: int | None = 200,
-                 *, num_samples: int = 1, seed: int = 0, device: str = "auto") -> list[str]:
-    """``num_samples`` continuations of ``prompt``, sampled together (one batch)."""
+def sample_texts(checkpoint: str | tuple[GPT, dict], prompt: str = "", max_new_tokens: int = 200, temperature: float = 0.8,
+                 top_k: int | None = 200, *, num_samples: int = 1, seed: int = 0, device: str = "auto") -> list[str]:
+    """``num_samples`` continuations of ``prompt``, sampled together (one batch); ``checkpoint``: a
+    file or training folder, or what ``load_model`` returned for it (loaded on ``device``)."""
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    model, data = load_model(checkpoint, device)
+    model, data = load_model(checkpoint, device) if isinstance(checkpoint, str) else checkpoint
     tokenizer_name = data["tokenizer"]["name"]
     # as in training, every document begins after an EOS: the prompt continues one
     ids = [data["eos_id"]] + (encode([prompt], tokenizer_name)[0] if prompt else [])
@@ -57,7 +58,11 @@ def sample_texts(checkpoint: str, prompt: str = "", max_new_tokens: int = 200, t
 
 def run(args: argparse.Namespace) -> int:
     """Print the samples that ``args`` (see ``add_sample_arguments``) ask for: what ``curation sample-text`` calls."""
-    texts = sample_texts(args.checkpoint, args.prompt, args.max_new_tokens, args.temperature, args.top_k,
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    model, data = load_model(args.checkpoint, device)
+    # on stderr, so that stdout is the text alone
+    print(f"knowledge cut-off: {data.get('knowledge_cutoff') or 'unknown'} (the newest document the model was trained on)", file=sys.stderr)
+    texts = sample_texts((model, data), args.prompt, args.max_new_tokens, args.temperature, args.top_k,
                          num_samples=args.num_samples, seed=args.seed, device=args.device)
     for i, text in enumerate(texts):
         if len(texts) > 1:

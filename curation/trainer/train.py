@@ -11,6 +11,13 @@ every process reads its own row groups (see data.py). ``--resume`` continues fro
 checkpoint in ``--out`` exactly where it stopped: same weights, optimizer moments, learning rate,
 random state and next batch. Checkpoints are read by every process, so with several nodes
 ``--out`` must be a shared folder (or s3://).
+
+At the start it prints the run's plan (curation.plan: tokens per parameter, epochs, FLOPs, the loss
+the Chinchilla fit predicts, GPU-hours and energy at the GPU's nominal power); while it trains it
+measures the GPUs' energy (NVML, energy.py); every evaluation reports validation loss, perplexity
+and the last-word rulers (heldout.py). metrics.jsonl records each log step's loss beside the fit's
+prediction for the tokens seen so far and the energy used so far (null where there is no GPU
+meter: absent, not zero); ``summary.json`` in ``--out`` holds the run's summary.
 """
 
 from __future__ import annotations
@@ -29,14 +36,17 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from curation.errors import CurationError
-from curation.io.fs import atomic_write, filesystem, join, list_files
+from curation.io.fs import atomic_write, atomic_write_bytes, filesystem, join, list_files
+from curation.plan import GPUS, Hardware, effective_tokens, format_plan, make_plan, manifest_train_tokens
 from curation.tokens import load_manifest
 from curation.trainer import add_train_arguments
 from curation.trainer.data import TokenLoader
+from curation.trainer.energy import EnergyMeter
+from curation.trainer.heldout import load_last_word_task, score_last_words, validation_loss
 from curation.trainer.model import GPT, GPTConfig
 
-# Dense bf16 tensor-core peak per GPU, for MFU (spec sheets, SXM parts, without sparsity).
-PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
+# Dense bf16 tensor-core peak per GPU, for MFU (spec sheets, SXM parts, without sparsity: curation.plan.GPUS).
+PEAK_BF16_FLOPS = {k: gpu.peak_flops for k, gpu in GPUS.items()}
 CHECKPOINT_PREFIX = "ckpt-"
 
 
@@ -46,6 +56,15 @@ def peak_flops(device: torch.device) -> float | None:
         return None
     name = torch.cuda.get_device_name(device)
     return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+
+
+def run_hardware(device: torch.device, world: int) -> Hardware | None:
+    """The plan's hardware for this run: the GPU it runs on, or None (the CPU, or a GPU without figures)."""
+    if device.type != "cuda":
+        return None
+    with contextlib.suppress(CurationError):
+        return Hardware.resolve(torch.cuda.get_device_name(device), world)
+    return None
 
 
 def lr_at(step: int, args: argparse.Namespace) -> float:
@@ -124,23 +143,6 @@ def all_mean(values: list[float], device: torch.device, world: int) -> list[floa
     return (t / world).tolist()
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: TokenLoader, batches: int, autocast, device: torch.device, world: int) -> float:
-    """Mean validation loss over ``batches`` micro-batches per process (the same ones every time)."""
-    model.eval()
-    loader.reset()
-    total = torch.zeros(2, dtype=torch.float64, device=device)  # (sum of losses, number of batches)
-    for _, (x, y) in zip(range(batches), loader):
-        with autocast:
-            _, loss = model(x, y)
-        total += torch.stack([loss.double(), torch.ones((), dtype=torch.float64, device=device)])
-    loader.close()
-    if world > 1:
-        dist.all_reduce(total)
-    model.train()
-    return (total[0] / total[1].clamp(min=1)).item()
-
-
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Run (or resume) a training run; returns a summary with the logged history (on every process)."""
     rank, _, world, device = setup_distributed(args.device)
@@ -159,10 +161,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             log(f"resuming from {found[-1]} (step {ckpt['step']})")
         else:
             log(f"--resume: no checkpoint in {args.out} yet; starting from scratch")
+    overrides = dict(norm=args.norm, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd)
     if ckpt is not None:
         config = GPTConfig.from_dict(ckpt["config"])
     else:
-        overrides = dict(norm=args.norm, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd)
         config = GPTConfig.preset(args.model, manifest["vocab_size"], manifest["seq_len"], **overrides)
 
     torch.manual_seed(args.seed)  # the same initial weights on every process (DDP also broadcasts rank 0's)
@@ -174,14 +176,18 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_loader = TokenLoader(args.data, "train", args.batch_size, seed=args.seed, rank=rank, world_size=world, device=device,
                                prefetch=args.prefetch, manifest=manifest)
     val_loader = None
-    if args.eval_batches > 0 and manifest["splits"]["val"]["sequences"] >= world * args.batch_size:
+    # validation batches may be smaller than training ones: a small val split still validates
+    val_batch = min(args.batch_size, manifest["splits"]["val"]["sequences"] // world)
+    if args.eval_batches > 0 and val_batch > 0:
         with contextlib.suppress(CurationError):  # fewer val row groups than processes: no validation
-            val_loader = TokenLoader(args.data, "val", args.batch_size, seed=args.seed, rank=rank, world_size=world, device=device,
+            val_loader = TokenLoader(args.data, "val", val_batch, seed=args.seed, rank=rank, world_size=world, device=device,
                                      shuffle=False, cycle=False, prefetch=args.prefetch, manifest=manifest)
     if val_loader is None and args.eval_batches > 0:
-        log("no validation: the val split is too small for this batch size and number of processes")
+        log("no validation: the val split has fewer sequences (or row groups) than processes")
     step, resumed = 0, ckpt is not None
+    energy_before: float | None = 0.0  # kWh of the steps before a resume (None: not measured then)
     if ckpt is not None:
+        energy_before = ckpt.get("energy_kwh")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         step = ckpt["step"]
@@ -210,6 +216,33 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     log(f"model {'from checkpoint' if resumed else args.model}: {raw_model.num_params() / 1e6:.1f}M parameters, "
         f"{config.n_layer} layers x {config.n_embd} wide, seq_len {config.seq_len}, vocab {config.vocab_size} "
         f"(padded {config.padded_vocab_size}); {world} process(es) on {device.type}; {tokens_per_step:,} tokens per step")
+    # The plan of this run: its model, its tokens, on its hardware (curation.plan)
+    params, data_tokens = raw_model.num_params(), manifest_train_tokens(manifest)
+    model_name = args.model if not resumed and not any(o is not None for o in overrides.values()) else "this model"
+    plan = make_plan(data_tokens, [(model_name, params, flops_per_token)], train_tokens=args.steps * tokens_per_step,
+                     hardware=run_hardware(device, world), source=args.data, knowledge_cutoff=manifest.get("knowledge_cutoff"))
+    log(format_plan(plan), flush=True)
+
+    def predicted_loss(tokens: int) -> float:
+        """The fit's loss for a run of ``tokens`` tokens (what the schedule, were it that long, would reach)."""
+        return plan.fit.loss(params, effective_tokens(data_tokens, max(tokens, 1)))
+
+    task, task_note = (load_last_word_task(args.data, manifest, args.eval_documents, config.seq_len)
+                       if val_loader is not None else ([], "no last-word ruler: no validation"))
+    log(task_note)
+    meter = EnergyMeter.for_device(device)
+    energy_note = f"energy: {meter.source} of {world} GPU(s)" if meter else "energy: not measured (no GPU meter): recorded as absent"
+    if meter is not None and energy_before is None:
+        energy_note += f"; the steps before {step} were not measured, so the energy counts from step {step}"
+        energy_before = 0.0
+    log(energy_note)
+    if meter is not None:
+        meter.start()
+
+    def energy_kwh(this_process: float) -> float | None:
+        """Energy of the run so far, all processes together (``this_process``: this process's kWh, NaN without a meter)."""
+        total = all_mean([this_process], device, world)[0] * world
+        return None if math.isnan(total) else energy_before + total
 
     history: list[dict[str, Any]] = []
     metrics_url = join(args.out, "metrics.jsonl")
@@ -218,6 +251,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         fs.makedirs(out_path, exist_ok=True)
 
     def checkpoint(step: int) -> None:
+        kwh = energy_kwh(meter.kwh() if meter else math.nan)  # collective: every process calls it
         # every process's loader position and random state, gathered to rank 0 that writes the file
         mine = {"loader": train_loader.state_dict(), "rng": rng_state(device)}
         ranks = [None] * world
@@ -228,7 +262,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         if master:
             state = {"step": step, "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(), "config": config.to_dict(),
                      "ranks": ranks, "args": {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool, type(None)))},
-                     "data": {"plan": manifest.get("plan"), "tokenizer": manifest["tokenizer"], "eos_id": manifest["eos_id"]}}
+                     "data": {"plan": manifest.get("plan"), "tokenizer": manifest["tokenizer"], "eos_id": manifest["eos_id"],
+                              "knowledge_cutoff": manifest.get("knowledge_cutoff")},
+                     "energy_kwh": kwh}
             log(f"checkpoint {save_checkpoint(args.out, step, state, args.keep_checkpoints)}")
         if world > 1:
             dist.barrier()
@@ -267,13 +303,16 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         t_paused = time.perf_counter()
         if step % args.log_interval == 0 or last or step == first_step:
             # .item() waits for the GPU: done only at log steps, so the CPU otherwise runs ahead
-            loss_val, norm_val = all_mean([loss_acc.item() / args.grad_accum / (step - step_last),
-                                           grad_norm.item() if grad_norm is not None else 0.0], device, world)
+            loss_val, norm_val, kwh = all_mean([loss_acc.item() / args.grad_accum / (step - step_last),
+                                                grad_norm.item() if grad_norm is not None else 0.0,
+                                                meter.kwh() if meter else math.nan], device, world)
+            kwh = None if math.isnan(kwh) else energy_before + kwh * world
             dt = time.perf_counter() - t_last
             tok_s = tokens_per_step * (step - step_last) / dt  # all processes together
             mfu = flops_per_token * tok_s / (peak * world) if peak else None
             entry = {"step": step, "loss": loss_val, "lr": lr, "grad_norm": norm_val, "tokens_per_s": tok_s, "mfu": mfu,
-                     "data_wait": data_wait / dt, "seconds": dt / (step - step_last), "window": step - step_last, "tokens": step * tokens_per_step}
+                     "data_wait": data_wait / dt, "seconds": dt / (step - step_last), "window": step - step_last, "tokens": step * tokens_per_step,
+                     "predicted_loss": predicted_loss(step * tokens_per_step), "energy_kwh": kwh}
             log(f"step {step:>6}/{args.steps} | loss {loss_val:.4f} | lr {lr:.2e} | norm {norm_val:.2f} | "
                 f"{tok_s:>11,.0f} tok/s | mfu {f'{100 * mfu:.1f}%' if mfu is not None else '-'} | "
                 f"data wait {100 * data_wait / dt:.1f}% | {1000 * dt / (step - step_last):.0f} ms/step", flush=True)
@@ -282,18 +321,35 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             t_paused = t_last
             loss_acc.zero_()
         if val_loader is not None and (last or (args.eval_interval and step % args.eval_interval == 0)):
-            val = evaluate(eval_model, val_loader, args.eval_batches, autocast, device, world)
-            log(f"step {step:>6}/{args.steps} | val loss {val:.4f}", flush=True)
-            record({"step": step, "val_loss": val})
+            val, _ = validation_loss(eval_model, val_loader, args.eval_batches, autocast, device, world)
+            rulers = score_last_words(raw_model, task, autocast, device, rank=rank, world=world)
+            entry = {"step": step, "val_loss": val, "val_perplexity": math.exp(val) if val is not None else None, **rulers,
+                     "predicted_loss": predicted_loss(step * tokens_per_step)}
+            words = (f" | last word: exact {100 * rulers['last_word_exact']:.1f}%, log-prob {rulers['last_word_logprob']:.3f}"
+                     if rulers["last_word_documents"] else "")
+            shown = f"val loss {val:.4f} | perplexity {entry['val_perplexity']:,.1f}" if val is not None else "val loss - (no batch)"
+            log(f"step {step:>6}/{args.steps} | {shown}{words}", flush=True)
+            record(entry)
         if args.ckpt_interval > 0 and (last or step % args.ckpt_interval == 0):
             checkpoint(step)
         t_last += time.perf_counter() - t_paused  # evaluation and checkpoints are not training throughput
 
     train_loader.close()
+    kwh = energy_kwh(meter.kwh() if meter else math.nan)
+    power = meter.stop() if meter else None
     losses = [h for h in history if "loss" in h]
+    last_eval = next((h for h in reversed(history) if "val_loss" in h), {})
     summary = {"step": step, "history": history, "final_loss": losses[-1]["loss"] if losses else None,
-               "val_loss": next((h["val_loss"] for h in reversed(history) if "val_loss" in h), None),
+               "val_loss": last_eval.get("val_loss"), "val_perplexity": last_eval.get("val_perplexity"),
+               "last_word_exact": last_eval.get("last_word_exact"), "last_word_logprob": last_eval.get("last_word_logprob"),
+               "predicted_loss": plan.rows[0].loss, "energy_kwh": kwh, "power": power,
+               "knowledge_cutoff": manifest.get("knowledge_cutoff"), "plan": plan.to_dict(),
                "params": raw_model.num_params(), "world_size": world, "device": str(device)}
+    if master:
+        atomic_write_bytes(join(args.out, "summary.json"), (json.dumps(summary, indent=1) + "\n").encode())
+        measured = ", ".join(f"{k} {summary[v]:.3f}" for k, v in (("train", "final_loss"), ("val", "val_loss")) if summary[v] is not None)
+        log(f"loss: predicted {plan.rows[0].loss:.3f} (Chinchilla fit), measured {measured or '-'}; "
+            f"energy: {f'{kwh:.4g} kWh' if kwh is not None else 'not measured'}")
     return summary
 
 
