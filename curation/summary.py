@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 from curation.ledger import format_ledger, ledger
+from curation.registry import STAGE_ORDER
 from curation.stats import KEPT, StageStats
 
 
@@ -86,8 +87,14 @@ def language_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | Non
     return out
 
 
+def language_stages(rows: list[dict[str, Any]]) -> list[str]:
+    """The stages the per-language rows report, in pipeline order."""
+    seen = {s for r in rows for s in r["kept"]}
+    return [s for s in STAGE_ORDER if s in seen] + sorted(seen - set(STAGE_ORDER))
+
+
 def format_language_funnel(rows: list[dict[str, Any]], limit: int = TOP_LANGUAGE_ROWS) -> str:
-    stages = list(dict.fromkeys(s for r in rows for s in r["kept"]))
+    stages = language_stages(rows)
     with_tokens = any("tokens" in r for r in rows)
     head = f"{'language':<10}{'identified':>11}" + "".join(f"{'kept ' + s:>14}" for s in stages) + (f"{'tokens':>12}" if with_tokens else "") + "  top drop reasons"
     lines = [head, "-" * len(head)]

@@ -33,7 +33,7 @@ from tests.conftest import ROOT
 
 FINEWEB = ROOT / "pipelines" / "fineweb.yaml"
 ARTIFACTS = ROOT / "test-artifacts"
-CHART_KINDS = {"funnel", "drops", "histogram", "languages", "language-funnel", "lengths", "clusters", "tokens", "compute", "step-time"}
+CHART_KINDS = {"funnel", "drops", "histogram", "languages", "language-funnel", "lengths", "clusters", "tokens", "documents-per-month", "compute", "step-time"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -185,9 +185,12 @@ def test_languages_lengths_clusters_tokens_and_compute(report):
     assert en["kept"] == {"filter": stats["filter"].steps[-1].docs_out, "dedup": stats["dedup"].steps[-1].docs_out}
     assert en["tokens"] == sum(split["languages"]["en"]["tokens"] for split in manifest_t["splits"].values()) > 0
     assert all(r["tokens"] == 0 for r in funnel if r["language"] in planted)
-    assert {r["language"]: r["dropped"] for r in funnel if r["language"] in planted} == {k: {"language:language": n} for k, n in planted.items()}
+    # the screen settles their fate before extraction (pipelines/fineweb.yaml)
+    assert {r["language"]: r["dropped"] for r in funnel if r["language"] in planted} == {k: {"screen:other_language": n} for k, n in planted.items()}
     page = path.read_text()
-    assert f'<tr data-language="en"><td>en</td><td>{en["identified"]:,}</td><td>{en["kept"]["filter"]:,} ' in page
+    row = page[page.index('<tr data-language="en">'):]
+    row = row[: row.index("</tr>")]
+    assert row.startswith(f'<tr data-language="en"><td>en</td><td>{en["identified"]:,}</td>') and f'<td>{en["kept"]["filter"]:,} ' in row
 
     # lengths: the extract and dedup shards, every document read
     before, after = data["lengths"]
@@ -294,7 +297,7 @@ def test_a_run_with_only_extract_and_filter(full_run, browser, tmp_path):
     try:
         assert page.errors == [] and page.console_errors == [] and page.foreign_requests() == []
         kinds = page.page.eval_on_selector_all(".chart", "els => els.map(e => e.dataset.chart)")
-        assert set(kinds) == CHART_KINDS - {"clusters", "tokens"}
+        assert set(kinds) == CHART_KINDS - {"clusters", "tokens", "documents-per-month"}
     finally:
         page.close()
 
@@ -497,3 +500,18 @@ def test_cluster_sizes_are_bucketed_when_they_spread():
     assert size_buckets({2: 12, 4: 1}) == [("2", 2, 3), ("3", 3, 4), ("4", 4, 5)]
     wide = size_buckets({2: 100, 7: 3, 300: 1})
     assert [b[0] for b in wide][-2:] == ["101–200", "201–500"] and ("6–10", 6, 11) in wide
+
+
+@pytest.mark.ray
+def test_knowledge_cutoff_and_energy_ledger_are_on_the_page(report):
+    """The token manifest's cut-off and months, and the curation run's energy estimate, as run.json records it."""
+    path, _, out = report
+    data = report_data(path.read_text())
+    manifest = json.loads((out / "tokenize" / "manifest.json").read_text())
+    assert data["tokens"]["knowledge_cutoff"] == manifest["knowledge_cutoff"] is not None
+    assert data["tokens"]["documents_per_month"] == manifest["documents_per_month"]
+    page = path.read_text()
+    assert f"Knowledge cut-off: {manifest['knowledge_cutoff'][:10]}" in page
+    run = json.loads((out / "run.json").read_text())
+    assert set(run["ledger"]["stages"]) == set(data["ledger"]["stages"]) == {"extract", "filter", "dedup", "tokenize"}
+    assert data["ledger"]["total"]["cpu_hours"] > 0 and "energy (estimate)" in page

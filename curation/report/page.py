@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from curation.summary import language_stages
 from curation.report.charts import (
     DROP_RED,
     KEPT_GREEN,
@@ -240,7 +241,7 @@ def render_languages(d: dict[str, Any]) -> str:
 
 
 def _language_stages(rows: list[dict[str, Any]]) -> list[str]:
-    return list(dict.fromkeys(s for r in rows for s in r["kept"]))
+    return language_stages(rows)
 
 
 def _fate(row: dict[str, Any], stages: list[str]) -> list[tuple[str, int]]:
