@@ -300,7 +300,7 @@ def non_utf8_ids(files: list[str]) -> set[str]:
     found: set[str] = set()
     for path in files:
         with open(path, "rb") as fh:
-            found.update(d.id for d in reader.read(fh, path, StepStats("reader")) if "charset" in d.metadata)
+            found.update(d.id for d in reader.read_stream(fh, path, StepStats("reader")) if "charset" in d.metadata)
     return found
 
 

@@ -37,7 +37,7 @@ def warc_pages(files: list[str | os.PathLike] | None = None) -> list[Document]:
     docs: list[Document] = []
     for path in files:
         with open(path, "rb") as fh:
-            docs.extend(reader.read(fh, str(path), StepStats("warc_reader")))
+            docs.extend(reader.read_stream(fh, str(path), StepStats("warc_reader")))
     return docs
 
 
