@@ -196,7 +196,15 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         if stage_name == "extract" and step_class(specs[0].name).kind != "reader":
             raise ConfigError(f"{path}: stage 'extract' must begin with a reader such as `warc_reader` (it reads the input files)")
         stages.append(StageSpec(stage_name, tuple(specs)))
-    return PipelineConfig(name=str(doc.get("name", Path(path).stem)), path=path, stages=tuple(stages))
+    config = PipelineConfig(name=str(doc.get("name", Path(path).stem)), path=path, stages=tuple(stages))
+    built = {s.name: list(s.build_steps()) for s in config.stages}
+    for steps in built.values():
+        for step in steps:
+            try:
+                step.check_pipeline(built)
+            except ConfigError as e:
+                raise ConfigError(f"{path}: {e}") from None
+    return config
 
 
 def stage_from_dict(name: str, steps: list[dict[str, Any]]) -> StageSpec:

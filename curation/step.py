@@ -93,6 +93,10 @@ class PipelineStep(ABC):
         """Cheap checks on the driver before any work starts (a model file exists, ...): raise a
         ``CurationError`` naming the problem. Nothing heavy is loaded here."""
 
+    def check_pipeline(self, stages: dict[str, list[PipelineStep]]) -> None:  # noqa: B027 - a hook: most steps stand alone
+        """Settings that must agree with other steps of the same pipeline (``stages``: every stage's
+        built steps, in order): raise a ``ConfigError`` naming both. Called when the file is loaded."""
+
     def warm_up(self) -> None:  # noqa: B027 - a hook: most steps load nothing
         """Load the heavy resources this step will need (through their per-process loaders). Workers
         call it while the driver still plans, so the first shard does not wait for them."""

@@ -127,3 +127,10 @@ def test_on_every_real_page_the_screens_keep_the_same_documents(shared_data):
     assert r["language_screen_changed_language_verdict"] == []
     reasons = {d["screen"] for d in r["screen_drops"].values()}
     assert reasons == {"screen:other_language", "screen:too_few_words"}  # both screens did work here
+
+
+def test_the_language_screen_must_keep_the_language_steps_languages(tmp_path):
+    text = (ROOT / "pipelines" / "fineweb.yaml").read_text().replace("languages: [en]\n        language_threshold", "languages: [en, fr]\n        language_threshold")
+    (tmp_path / "p.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"screens for languages \['en'\] but step 'language' keeps \['en', 'fr'\]"):
+        load_pipeline(tmp_path / "p.yaml")

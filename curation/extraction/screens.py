@@ -32,7 +32,8 @@ from pydantic import field_validator
 
 from curation.document import Document
 from curation.stats import StepStats
-from curation.step import DocumentStep, StepParams
+from curation.errors import ConfigError
+from curation.step import DocumentStep, PipelineStep, StepParams
 
 # All visible text, with what trafilatura may read and resiliparse skips by default.
 VISIBLE_TEXT = {"main_content": False, "form_fields": True, "noscript": True, "alt_texts": True, "comments": True, "list_bullets": False}
@@ -92,6 +93,17 @@ class ExtractionScreen(DocumentStep):
             from curation.assets import lid176_path
 
             lid176_path()  # a one-line error naming the missing model file
+
+    def check_pipeline(self, stages: dict[str, list[PipelineStep]]) -> None:
+        """The language screen must keep what the language step keeps: the same languages."""
+        if not self.params.languages:
+            return
+        for steps in stages.values():
+            for step in steps:
+                wanted = getattr(step.params, "languages", None) if step.name == "language" else None
+                if step.name == "language" and (wanted is None or set(wanted) != set(self.params.languages)):
+                    raise ConfigError(f"step {self.label!r} screens for languages {list(self.params.languages)} but step {step.label!r} keeps "
+                                      f"{'every language' if wanted is None else list(wanted)}: give both the same languages (or drop the screen)")
 
     def warm_up(self) -> None:
         self.verdict("<html><body><p>Warm-up.</p></body></html>")  # loads resiliparse, and lid.176 when screening languages
