@@ -11,7 +11,7 @@ WORKERS  ?=
 ARGS     ?=
 RUN      := $(CURATION) run $(PIPELINE) --input $(INPUT) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
 
-.PHONY: install install-trainer demo test test-fast lint sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report eval train-quality clean help
+.PHONY: install install-trainer demo test test-fast lint sample bench-multilingual extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report eval train-quality clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -80,13 +80,16 @@ train-quality: install  ## a fastText quality classifier: POSITIVE=... NEGATIVE=
 report: install  ## one self-contained HTML report of OUTPUT (OUTPUT/report.html)
 	$(CURATION) report $(OUTPUT) -o $(OUTPUT)/report.html
 
-bench: bench-pipeline bench-filters bench-dedup bench-tokenize  ## every benchmark against its reference, one run each, with ratios
+bench: bench-pipeline bench-filters bench-multilingual bench-dedup bench-tokenize  ## every benchmark against its reference, one run each, with ratios
 
 bench-pipeline: install  ## whole pipeline and filter stage against datatrove's FineWeb recipe
 	$(PY) -m bench.bench_pipeline $(ARGS)
 
 bench-filters: install  ## each FineWeb filter against datatrove's, on the real pages
 	$(PY) -m bench.bench_filters
+
+bench-multilingual: install  ## FineWeb-2's per-language filters against datatrove's configured as FineWeb-2, on the non-English texts
+	$(PY) -m bench.bench_multilingual $(ARGS)
 
 bench-dedup: install  ## MinHash dedup against datatrove's; signatures against datasketch; scaling
 	$(PY) -m bench.bench_dedup --quick
