@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,14 @@ class StepStats:
     bins: dict[str, tuple[float, float, int]] = field(default_factory=dict, repr=False)
     # reason -> heap of (-id_hash, sample); the heap keeps the SAMPLE_SIZE smallest hashes.
     _samples: dict[str, list] = field(default_factory=dict, repr=False)
+    # keep_rejected: called as reject(step, doc, reason) for every dropped document (the stage's rejected file)
+    reject: Callable[[str, Any, str], None] | None = field(default=None, repr=False, compare=False)
 
     def drop(self, doc: Any, reason: str) -> None:
-        """Count a dropped document under ``reason`` and offer it to the reason's sample."""
+        """Count a dropped document under ``reason``, offer it to the reason's sample, and hand it to
+        the stage's rejected documents when it keeps them."""
+        if self.reject is not None:
+            self.reject(self.name, doc, reason)
         self.dropped[reason] += 1
         if lang := _language(doc):
             self.languages.setdefault(lang, Counter())[reason] += 1

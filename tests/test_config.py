@@ -62,7 +62,7 @@ def test_cli_reports_a_bad_pipeline_in_one_line_without_traceback(tmp_path):
 
 def test_cli_reports_missing_input_in_one_line(tmp_path):
     proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"), timeout=60)
-    expected = f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
+    expected = f"error: input not found: {tmp_path / 'nope'} (a file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
     assert proc.returncode == 2 and proc.stderr.strip() == expected
 
 
@@ -92,7 +92,7 @@ def test_cli_reports_a_ray_address_that_does_not_answer_in_one_line(tmp_path):
     from tests.conftest import free_port
 
     address = f"127.0.0.1:{free_port()}"
-    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(ROOT / "pipelines"), "--output", str(tmp_path / "o"),
+    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--output", str(tmp_path / "o"),
                    "--stages", "filter", "--ray-address", address, timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: no Ray cluster answers at {address}") and "Traceback" not in proc.stderr
 

@@ -1,0 +1,103 @@
+"""Which reader reads a run's input, and whether the input holds what the run's steps read.
+
+A run whose first stage begins with a reader (``extract: - warc_reader``) reads ``--input`` with
+it. A run that starts past extraction (``--stages filter,...``, ``--stages dedup``) with
+``--input`` reads it with the reader the pipeline file names under ``input:``, else with the
+reader whose file names fit the input files (``curation.registry.reader_for``); a crawl id then
+means the crawl's WET files. WARC and ARC pages need extraction, so they start at the extract stage.
+
+Before any work, the first input file is asked which document fields it fills (``ReaderStep.fields``):
+a field a step of the run reads (``PipelineStep.needs``) that the input lacks stops the run in one
+line naming the field, the file and the step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from curation.config import PipelineConfig, StageSpec, StepSpec
+from curation.errors import InputError
+from curation.io.sources import CRAWL_ID, resolve_inputs
+from curation.registry import reader_for, reader_suffixes, step_class
+from curation.step import ReaderStep
+
+
+@dataclass(frozen=True)
+class RunInput:
+    reader: StepSpec  # the reader of the input files
+    files: list[str]
+    added: bool  # the run adds the reader (the first stage has none of its own)
+
+
+def _reader_class(spec: StepSpec) -> type[ReaderStep]:
+    cls = step_class(spec.name)
+    assert issubclass(cls, ReaderStep)
+    return cls
+
+
+def _resolve(spec: str, limit: int | None, reader: type[ReaderStep]) -> list[str]:
+    try:
+        return resolve_inputs(spec, limit, reader.suffixes, reader.crawl_listing or "warc.paths.gz")
+    except InputError as e:
+        if not str(e).startswith("no "):
+            raise
+        try:
+            others = Counter(reader_for(f) for f in resolve_inputs(spec, None, reader_suffixes()))
+        except InputError:
+            raise e from None
+        hint = ", ".join(f"{n} {name} file(s)" for name, n in others.items() if name)
+        if not hint:
+            raise
+        if reader.html:
+            raise InputError(f"{e}; it holds {hint}: documents, not crawl files: start past extraction (--stages filter,dedup,tokenize)") from None
+        raise InputError(f"{e}; it holds {hint}: name their reader under `input:` in the pipeline file") from None
+
+
+def plan_input(config: PipelineConfig, first: StageSpec, spec: str | None, limit: int | None = None) -> RunInput | None:
+    """The reader and files of a run whose first stage is ``first`` (None: it reads the stage before)."""
+    head = first.steps[0]
+    if step_class(head.name).kind == "reader":
+        if not spec:
+            raise InputError(f"the {first.name} stage reads input files: give --input (files, a folder, a glob, s3://, https:// or a crawl id)")
+        return RunInput(head, _resolve(spec, limit, _reader_class(head)), added=False)
+    if not spec:
+        return None
+    if config.input is not None:
+        reader = config.input
+    elif CRAWL_ID.match(spec):
+        reader = StepSpec("wet_reader", "wet_reader", step_class("wet_reader").Params())
+    else:
+        found = resolve_inputs(spec, None, reader_suffixes())
+        by_reader = Counter(reader_for(f) for f in found)
+        if None in by_reader:
+            raise InputError(f"cannot tell which reader reads {next(f for f in found if reader_for(f) is None)}: name one under `input:` in {config.path}")
+        if len(by_reader) > 1:
+            mix = ", ".join(f"{n} for {name}" for name, n in by_reader.most_common())
+            raise InputError(f"{spec} holds files of several kinds ({mix}): point --input at one kind, or name the reader under `input:` in {config.path}")
+        (name,) = by_reader
+        reader = StepSpec(name, name, step_class(name).Params())
+    cls = _reader_class(reader)
+    if cls.html:
+        raise InputError(f"{spec}: {reader.name} reads web pages that need extraction: start at the extract stage (--stages extract,...)")
+    return RunInput(reader, _resolve(spec, limit, cls), added=True)
+
+
+def check_fields(run_input: RunInput, stages: list[StageSpec]) -> None:
+    """Stop before any work when the input lacks a field a step of the run reads."""
+    reader = run_input.reader.build()
+    assert isinstance(reader, ReaderStep)
+    first = run_input.files[0]
+    fields = reader.fields(first)
+    if fields is None:
+        return
+    for stage in stages:
+        for spec in stage.steps:
+            step = spec.build() if step_class(spec.name).kind != "reader" else None
+            for field in step.needs() if step is not None else ():
+                if field in fields:
+                    continue
+                key = f"{field}_key"
+                mapped = f" ({key}: {getattr(reader.params, key)!r})" if hasattr(reader.params, key) else ""
+                raise InputError(f"{first} has no {field} field{mapped}, which step {spec.label!r} of stage {stage.name!r} needs; "
+                                 f"name the field that holds it under `input: {{{reader.name}: {{{key}: ...}}}}`")
