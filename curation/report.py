@@ -36,9 +36,11 @@ from typing import Any
 import numpy as np
 
 from curation.errors import CurationError
-from curation.io.fs import atomic_write_bytes, exists, filesystem, join, list_files, read_bytes
+from curation.io.fs import atomic_write_bytes, exists, join, read_bytes
 from curation.stats import StageStats
-from curation.layout import has_output, load_run_stats
+from curation.io.shards import iter_tables
+from curation.layout import StageLayout, has_output, load_run_stats
+from curation.registry import STAGE_ORDER, STAGES
 from curation.summary import language_mix, to_json
 
 LENGTH_SAMPLE_DOCS = 100_000  # documents whose text length is read, per stage
@@ -505,31 +507,26 @@ def _spread(n: int) -> list[int]:
 
 
 def _iter_text_batches(shards: list[str], max_docs: int, columns: list[str]):
-    """Row groups of ``columns`` from ``shards`` (spread over the list) until ``max_docs`` rows."""
-    import pyarrow.parquet as pq
-
+    """Batches of ``columns`` from ``shards`` (spread over the list, either shard format) until ``max_docs`` rows."""
     read = 0
     for i in _spread(len(shards)):
         if read >= max_docs:
             return
-        fs, path = filesystem(shards[i])
-        with fs.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
-            for rg in range(pf.num_row_groups):
-                if read >= max_docs:
-                    break
-                table = pf.read_row_group(rg, columns=columns)
-                if read + table.num_rows > max_docs:
-                    table = table.slice(0, max_docs - read)
-                read += table.num_rows
-                yield i, table
+        for table in iter_tables(shards[i], columns):
+            if read >= max_docs:
+                break
+            if read + table.num_rows > max_docs:
+                table = table.slice(0, max_docs - read)
+            read += table.num_rows
+            yield i, table
 
 
 def length_histogram(stage_dir: str, max_docs: int = LENGTH_SAMPLE_DOCS) -> dict[str, Any] | None:
     """Histogram of text lengths (characters, log bins) of a document stage's shards."""
     import pyarrow.compute as pc
 
-    shards = list_files(join(stage_dir, "shards"), ".parquet")
+    output, stage = stage_dir.rstrip("/").rsplit("/", 1)
+    shards = StageLayout(output, stage).shard_urls()
     if not shards:
         return None
     nb = LENGTH_BINS_PER_DECADE * LENGTH_MAX_DECADE
@@ -564,7 +561,7 @@ def length_histogram(stage_dir: str, max_docs: int = LENGTH_SAMPLE_DOCS) -> dict
 
 
 def _document_stages(stats: dict[str, StageStats], output: str) -> list[str]:
-    return [s for s in ("extract", "filter", "dedup") if s in stats and list_files(join(output, s, "shards"), ".parquet")]
+    return [s for s in STAGE_ORDER if STAGES[s].documents and s in stats and StageLayout(output, s).shard_urls()]
 
 
 def language_distribution(output: str, stats: dict[str, StageStats], run: dict[str, Any], max_docs: int = LANGUAGE_SAMPLE_DOCS) -> dict[str, Any] | None:
@@ -587,7 +584,7 @@ def language_distribution(output: str, stats: dict[str, StageStats], run: dict[s
     if stage is None:
         return None
     counts: Counter = Counter()
-    for _, table in _iter_text_batches(list_files(join(output, stage, "shards"), ".parquet"), max_docs, ["language"]):
+    for _, table in _iter_text_batches(StageLayout(output, stage).shard_urls(), max_docs, ["language"]):
         counts.update(x for x in table.column("language").to_pylist() if x)
     if not counts:
         return None

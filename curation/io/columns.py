@@ -6,6 +6,7 @@ The reader's settings say which fields hold the text, id, url and date (``text_k
 holding an object (or its JSON text, as this pipeline's own Parquet shards do) is merged into it,
 as datatrove's readers do; so this pipeline's own output reads back as it was written.
 
+A ``url`` or ``date`` found only inside ``metadata`` (where datatrove keeps them) is taken from there.
 A record without an id gets ``<file>/<position>``: the input file as given and the record's
 0-based position in it (the line for JSON Lines, counting every line; the row for Parquet and
 Arrow). It is stable: the same file at the same path gives the same ids, on every run and
@@ -90,6 +91,11 @@ class ColumnMapping:
         url = record.pop(self.keys["url"], None)
         date = record.pop(self.keys["date"], None)
         metadata = _merged_metadata(record.pop("metadata", None)) if "metadata" not in self.mapped else {}
+        # datatrove writes url and date inside metadata (its JsonlWriter, FineWeb's JSON files)
+        if url is None:
+            url = metadata.pop(self.keys["url"], None)
+        if date is None:
+            date = metadata.pop(self.keys["date"], None)
         for key, value in record.items():
             if value is not None:
                 metadata[key] = value

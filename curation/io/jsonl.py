@@ -45,10 +45,13 @@ def _decompressed(stream: BinaryIO, url: str) -> Any:
 
 
 def iter_lines(stream: Any) -> Iterator[bytes]:
-    """The lines of a binary stream, read in chunks (without their line ends)."""
+    """The lines of a binary stream, read in chunks (without their line ends). A decompressing stream
+    is read with ``read1`` (what one read of the file gives), so the lines before a corrupt or
+    cut-off part are handed on before its error."""
+    read = getattr(stream, "read1", stream.read)
     rest = b""
     while True:
-        chunk = stream.read(READ_CHUNK)
+        chunk = read(READ_CHUNK)
         if not chunk:
             if rest:
                 yield rest
@@ -78,6 +81,8 @@ class JsonlReader(ReaderStep):
                     continue
                 if isinstance(record, dict):
                     names.update(record)
+                    if isinstance(record.get("metadata"), dict):  # datatrove keeps url and date there
+                        names.update(record["metadata"])
                     seen += 1
                     if seen == FIELD_SAMPLE_LINES:
                         break

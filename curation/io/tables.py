@@ -46,7 +46,7 @@ def _damaged(url: str, what: str, rows: int, error: BaseException, stats: StepSt
     log.warning("%s: %s: %d rows not read (%s)", url, what, rows, detail)
     stats.docs_in += rows
     stats.dropped["damaged:row_group"] += rows - 1
-    stats.drop(Document(id=f"{url}#{what.replace(' ', '')}", text=detail, source=url), "damaged:row_group")
+    stats.drop(Document(id=f"{url}:{what}", text=detail, source=url), "damaged:row_group")
 
 
 class _TableReader(ReaderStep):
