@@ -114,6 +114,8 @@ class StepStats:
             "metadata": {k: v for k, v in doc.metadata.items() if isinstance(v, (int, float, str, bool))},
         }
         item = (-h, doc.id, sample)
+        if any(doc_id == doc.id for _, doc_id, _ in heap):
+            return  # a second document with the same id (ids are the input's: not always unique): one sample of it
         if len(heap) < SAMPLE_SIZE:
             heapq.heappush(heap, item)
         else:
@@ -143,6 +145,8 @@ class StepStats:
             for neg_h, doc_id, sample in heap:
                 mine = self._samples.setdefault(reason, [])
                 item = (neg_h, doc_id, sample)
+                if any(other == doc_id for _, other, _ in mine):
+                    continue
                 if len(mine) < SAMPLE_SIZE:
                     heapq.heappush(mine, item)
                 elif -mine[0][0] > -neg_h:

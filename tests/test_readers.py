@@ -218,7 +218,7 @@ def write_wet(path: Path, docs: list[dict[str, str]]) -> Path:
     for i, d in enumerate(docs):
         block = d["text"].encode()
         out.append(wet_record("conversion", {
-            "WARC-Target-URI": d["url"], "WARC-Date": d["date"], "WARC-Record-ID": f"<urn:uuid:wet-{i:06d}>",
+            "WARC-Target-URI": d["url"], "WARC-Date": d["date"], "WARC-Record-ID": f"<urn:uuid:wet-{path.name}-{i:06d}>",
             "WARC-Refers-To": d["id"], "WARC-Block-Digest": "sha1:TEST", "WARC-Identified-Content-Language": "eng",
             "Content-Type": "text/plain"}, block))
     path.write_bytes(b"".join(out))
@@ -230,7 +230,7 @@ def test_wet_conversion_records_become_text_documents(tmp_path):
     path = write_wet(tmp_path / "x.warc.wet.gz", docs)
     read_docs, stats = read(WetReader(), path)
     assert [(d.url, d.date, d.text) for d in read_docs] == [(d["url"], d["date"], d["text"]) for d in docs]
-    assert [d.id for d in read_docs] == [f"<urn:uuid:wet-{i:06d}>" for i in range(3)]
+    assert [d.id for d in read_docs] == [f"<urn:uuid:wet-{path.name}-{i:06d}>" for i in range(3)]
     assert stats.dropped == {"warcinfo_record": 1}
     parts = [read(WetReader(), path, p, 2)[0] for p in range(2)]
     assert sorted(d.id for part in parts for d in part) == sorted(d.id for d in read_docs)

@@ -50,6 +50,8 @@ def is_transient(exc: BaseException) -> bool:
     text = str(exc)
     if any(code in text for code in ("SlowDown", "503 Service", "Too Many Requests", "Please reduce your request rate")):
         return True
+    if isinstance(exc, FileNotFoundError) and exc.__cause__ is not None and exc.__cause__ is not exc:
+        return is_transient(exc.__cause__)  # fsspec's HTTP info()/exists() report a connection error as "not found"
     if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
         return False
     return isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ in {
@@ -69,7 +71,9 @@ def is_transient(exc: BaseException) -> bool:
 
 def gave_up(what: str, e: BaseException, attempts: int, started: float) -> InputError:
     """The one-line error for a source that failed every attempt: it names the URL and the retries."""
-    return InputError(f"cannot read {what}: {type(e).__name__}: {e} (gave up after {attempts} attempts over {time.monotonic() - started:.1f}s)")
+    if isinstance(e, FileNotFoundError) and e.__cause__ is not None:
+        e = e.__cause__
+    return InputError(f"cannot read {what}: {type(e).__name__}: {e} (gave up after {attempts} attempts: {attempts - 1} retries over {time.monotonic() - started:.1f}s)")
 
 
 def with_retries(fn: Callable[[], Any], what: str, on_retry: Callable[[], None] | None = None) -> Any:
@@ -85,7 +89,7 @@ def with_retries(fn: Callable[[], Any], what: str, on_retry: Callable[[], None] 
             if attempt == MAX_ATTEMPTS - 1:
                 raise gave_up(what, e, MAX_ATTEMPTS, started) from e
             delay = BACKOFF_BASE * 2**attempt
-            log.warning("transient error on %s (%s); retry %d in %.1fs", what, e, attempt + 1, delay)
+            log.info("transient error on %s (%s); retry %d in %.1fs", what, e, attempt + 1, delay)  # the final error names the attempts
             if on_retry:
                 on_retry()
             time.sleep(delay)

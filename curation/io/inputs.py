@@ -36,22 +36,34 @@ def _reader_class(spec: StepSpec) -> type[ReaderStep]:
     return cls
 
 
+def _wrong_kind(reader: type[ReaderStep], files: list[str], problem: str) -> InputError | None:
+    """When ``files`` are another reader's (by name): an error saying what they are and what to do."""
+    if not files or any(reader.accepts(f) for f in files):
+        return None
+    others = Counter(reader_for(f) for f in files)
+    if None in others:
+        return None
+    hint = ", ".join(f"{n} {name} file(s)" for name, n in others.items())
+    if reader.html:
+        return InputError(f"{problem}; it holds {hint}: documents, not crawl files: start past extraction (--stages filter,dedup,tokenize)")
+    return InputError(f"{problem}; it holds {hint}: name their reader under `input:` in the pipeline file")
+
+
 def _resolve(spec: str, limit: int | None, reader: type[ReaderStep]) -> list[str]:
     try:
-        return resolve_inputs(spec, limit, reader.suffixes, reader.crawl_listing or "warc.paths.gz")
+        files = resolve_inputs(spec, limit, reader.suffixes, reader.crawl_listing or "warc.paths.gz")
     except InputError as e:
         if not str(e).startswith("no "):
             raise
         try:
-            others = Counter(reader_for(f) for f in resolve_inputs(spec, None, reader_suffixes()))
+            others = resolve_inputs(spec, None, reader_suffixes())
         except InputError:
             raise e from None
-        hint = ", ".join(f"{n} {name} file(s)" for name, n in others.items() if name)
-        if not hint:
-            raise
-        if reader.html:
-            raise InputError(f"{e}; it holds {hint}: documents, not crawl files: start past extraction (--stages filter,dedup,tokenize)") from None
-        raise InputError(f"{e}; it holds {hint}: name their reader under `input:` in the pipeline file") from None
+        raise (_wrong_kind(reader, others, str(e)) or e) from None
+    wrong = _wrong_kind(reader, files, f"{spec} is not what {reader.name} reads")
+    if wrong is not None:
+        raise wrong
+    return files
 
 
 def plan_input(config: PipelineConfig, first: StageSpec, spec: str | None, limit: int | None = None) -> RunInput | None:
@@ -84,11 +96,18 @@ def plan_input(config: PipelineConfig, first: StageSpec, spec: str | None, limit
 
 
 def check_fields(run_input: RunInput, stages: list[StageSpec]) -> None:
-    """Stop before any work when the input lacks a field a step of the run reads."""
+    """Stop before any work when the input lacks a field a step of the run reads (asked of the first
+    input file that opens: the files of one dataset share their fields; a file that differs fails
+    its own shard)."""
     reader = run_input.reader.build()
     assert isinstance(reader, ReaderStep)
-    first = run_input.files[0]
-    fields = reader.fields(first)
+    fields = first = None
+    for first in run_input.files[:3]:  # the first file that opens
+        try:
+            fields = reader.fields(first)
+            break
+        except Exception:  # noqa: BLE001 - an unreadable file fails its own shard, with its own message
+            continue
     if fields is None:
         return
     for stage in stages:
