@@ -188,6 +188,15 @@ def test_a_dataset_saved_with_save_to_disk_is_read_as_datasets_reads_it(tmp_path
     assert sorted(parts) == sorted(rows["id"])
 
 
+def test_a_hub_datasets_parquet_shards_are_read_by_the_dataset_reader_too(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"text": [f"t{i}" for i in range(10)], "label": list(range(10))})
+    (tmp_path / "data").mkdir()
+    ds.to_parquet(str(tmp_path / "data" / "train-00000-of-00001.parquet"))
+    docs, _ = read(HFDatasetReader(), tmp_path / "data" / "train-00000-of-00001.parquet")
+    assert [(d.text, d.metadata["label"]) for d in docs] == [(r["text"], r["label"]) for r in ds]
+
+
 def test_a_dataset_dicts_splits_are_read_from_its_folder(tmp_path):
     datasets = pytest.importorskip("datasets")
     from curation.io.sources import resolve_inputs
@@ -262,3 +271,63 @@ def test_bytes_stream_helper_splits_lines_across_chunks():
 
     data = b"a" * (jsonl.READ_CHUNK - 1) + b"\nbb\ncc"
     assert [len(x) for x in jsonl.iter_lines(io.BytesIO(data))] == [jsonl.READ_CHUNK - 1, 2, 2]
+
+
+class _RangeHandler(__import__("http.server").server.BaseHTTPRequestHandler):
+    """Serves files of ``server.root`` with byte ranges (as S3, the hub and Common Crawl do)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        self.do_GET(head=True)
+
+    def do_GET(self, head: bool = False):
+        path = self.server.root / self.path.lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        start, end = 0, len(data) - 1
+        ranged = self.headers.get("Range", "").startswith("bytes=")
+        if ranged:
+            a, _, b = self.headers["Range"][6:].partition("-")
+            start, end = int(a or 0), min(int(b) if b else len(data) - 1, len(data) - 1)
+        self.send_response(206 if ranged else 200)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if ranged:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.end_headers()
+        if not head:
+            self.wfile.write(data[start : end + 1])
+
+
+def test_parquet_and_jsonl_inputs_are_read_over_https_as_from_disk(tmp_path):
+    import http.server
+    import threading
+
+    fineweb_like(tmp_path / "fw.parquet", rows=30, row_group_size=7)
+    (tmp_path / "d.jsonl.gz").write_bytes(gzip.compress(jsonl_bytes([json.dumps({"id": str(i), "text": f"t{i}"}) for i in range(50)])))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
+    server.root = tmp_path
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for reader, name in ((ParquetReader(), "fw.parquet"), (JsonlReader(), "d.jsonl.gz")):
+            local = [(d.id, d.text) for d in read(reader, tmp_path / name)[0]]
+            remote = [(d.id, d.text) for p in range(2) for d in read(reader, f"{base}/{name}", p, 2)[0]]
+            assert sorted(remote) == sorted(local) and len(local) in (30, 50)
+        assert reader.fields(f"{base}/d.jsonl.gz") == {"id", "text"}
+    finally:
+        server.shutdown()
+
+
+def test_a_shard_from_elsewhere_without_our_optional_columns_reads(tmp_path):
+    """What a finished stage's folder may hold when its shards came from another tool: no language,
+    source or metadata column. The next stage reads them (no KeyError)."""
+    from curation.io.shards import read_documents
+
+    buf = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["one", "two"], "url": ["u", None]}), buf)
+    assert [(d.id, d.text, d.url, d.metadata) for d in read_documents(str(buf))] == [("a", "one", "u", {}), ("b", "two", "", {})]
