@@ -130,6 +130,18 @@ class StageLayout:
         if fs.exists(path):
             fs.rm(path)
 
+    def clear_stale(self, name: str, keep_rejected: bool) -> None:
+        """Delete what a rewrite of shard ``name`` would leave stale: its files in the other format
+        (a run with another output_format) and its rejected documents when the stage no longer keeps them."""
+        stale = [join(self.dir, folder, name + suffix) for fmt, suffix in FORMATS.items() for folder in ("shards", "rejected")
+                 if fmt != self.format]
+        if not keep_rejected:
+            stale.append(self.rejected(name))
+        for url in stale:
+            fs, path = filesystem(url)
+            if fs.exists(path):
+                fs.rm(path)
+
     def clean_temporaries(self) -> int:
         """Delete the temporary files of writes a killed run left half-done (the driver owns the
         folder while it runs); return how many."""

@@ -128,6 +128,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     else:
         docs = read_documents(task.input)
         rest = list(zip(steps, stats))
+    layout.clear_stale(task.shard, stage.keep_rejected)
     sink = RejectedSink(layout.rejected(task.shard)) if stage.keep_rejected else None
     for step, st in rest:
         st.reject = sink  # documents a reader skips (request records, damaged bytes) are records, not documents: counted only

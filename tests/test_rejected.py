@@ -96,3 +96,18 @@ def test_verify_catches_a_step_that_loses_documents_without_counting_them(extrac
     problems = verify(str(out))[1]
     assert any("step tests.test_rejected:Vanisher was handed" in p and "dropped 0" in p for p in problems), problems
     assert any("vanished unaccounted" in p for p in problems)
+
+
+def test_a_rerun_in_another_format_without_rejected_documents_leaves_nothing_stale(extracted, tmp_path):
+    out = tmp_path / "run"
+    __import__("shutil").copytree(extracted / "extract", out / "extract")
+    jsonl = tmp_path / "jsonl.yaml"
+    jsonl.write_text("name: t\noutput_format: jsonl.gz\nstages:\n  extract:\n    - warc_reader: {}\n  filter:\n    keep_rejected: true\n    steps:\n      - language: {}\n")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("name: t\nstages:\n  extract:\n    - warc_reader: {}\n  filter:\n    - language: {}\n")
+    for path in (jsonl, plain):
+        results = run_pipeline(load_pipeline(path), None, str(out), stages=["filter"], force=True, progress=False, executor="local")
+        assert all(not r.shards_failed for r in results)
+    assert {f.suffix for f in (out / "filter" / "shards").iterdir()} == {".parquet"}
+    assert not list((out / "filter" / "rejected").iterdir())
+    assert verify(str(out))[1] == []

@@ -563,6 +563,7 @@ def phase_filter(
             else:
                 yield doc
 
+    layout.clear_stale(name, s.keep_rejected)
     sink = DocumentWriter(layout.rejected(name), rejected=True) if s.keep_rejected else None
     if sink is not None:
         for step in stats.values():

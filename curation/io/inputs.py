@@ -89,10 +89,16 @@ def plan_input(config: PipelineConfig, first: StageSpec, spec: str | None, limit
             raise InputError(f"{spec} holds files of several kinds ({mix}): point --input at one kind, or name the reader under `input:` in {config.path}")
         (name,) = by_reader
         reader = StepSpec(name, name, step_class(name).Params())
-    cls = _reader_class(reader)
-    if cls.html:
+        _no_html(spec, reader)
+        return RunInput(reader, found[:limit] if limit else found, added=True)
+    _no_html(spec, reader)
+    return RunInput(reader, _resolve(spec, limit, _reader_class(reader)), added=True)
+
+
+def _no_html(spec: str, reader: StepSpec) -> None:
+    """WARC and ARC pages need extraction: such input starts at the extract stage."""
+    if _reader_class(reader).html:
         raise InputError(f"{spec}: {reader.name} reads web pages that need extraction: start at the extract stage (--stages extract,...)")
-    return RunInput(reader, _resolve(spec, limit, cls), added=True)
 
 
 def check_fields(run_input: RunInput, stages: list[StageSpec]) -> None:
