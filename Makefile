@@ -4,14 +4,19 @@ VENV     ?= .venv
 PY       := $(VENV)/bin/python
 CURATION := $(VENV)/bin/curation
 
-INPUT    ?= sample_data
+# INPUT: what the first stage run reads. extract and demo read the bundled sample unless INPUT is
+# given; filter, dedup and tokenize read the stage before in OUTPUT unless INPUT is given (then they
+# read your documents: Parquet, JSON Lines, WET, a saved dataset; see README "Bring your own data").
+INPUT    ?=
 OUTPUT   ?= output
 PIPELINE ?= pipelines/fineweb.yaml
 WORKERS  ?=
 ARGS     ?=
-RUN      := $(CURATION) run $(PIPELINE) --input $(INPUT) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
+RUN      := $(CURATION) run $(PIPELINE) --output $(OUTPUT) $(if $(WORKERS),--workers $(WORKERS)) $(ARGS)
+WARCS    := --input $(or $(INPUT),sample_data)
+DOCS     := $(if $(INPUT),--input $(INPUT))
 
-.PHONY: install install-trainer demo test test-fast lint sample bench-multilingual extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-dedup bench-tokenize report eval train-quality clean help
+.PHONY: install install-trainer demo test test-fast lint sample extract filter dedup tokenize train stats bench bench-pipeline bench-filters bench-multilingual bench-dedup bench-tokenize bench-readers report eval train-quality clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,7 +47,7 @@ sample: install  ## write the bundled sample WARCs to sample_data/
 	$(CURATION) sample --output sample_data
 
 demo: sample  ## install, then run the whole pipeline on the bundled sample (prints the funnel)
-	$(RUN)
+	$(RUN) $(WARCS)
 
 test: install-trainer  ## install, then run the test suite
 	$(PY) -m pytest -q $(ARGS)
@@ -54,16 +59,16 @@ lint: install  ## ruff (pyproject.toml [tool.ruff]): mistakes, not taste
 	$(VENV)/bin/ruff check .
 
 extract: install  ## WARC -> extracted documents (OUTPUT/extract)
-	$(RUN) --stages extract
+	$(RUN) --stages extract $(WARCS)
 
-filter: install  ## language and quality filters (OUTPUT/filter); needs OUTPUT/extract
-	$(RUN) --stages filter
+filter: install  ## language and quality filters (OUTPUT/filter); reads OUTPUT/extract, or INPUT=your documents
+	$(RUN) --stages filter $(DOCS)
 
-dedup: install  ## exact and MinHash near-dedup (issue 4); needs OUTPUT/filter
-	$(RUN) --stages dedup
+dedup: install  ## exact and MinHash near-dedup; reads OUTPUT/filter, or INPUT=your documents
+	$(RUN) --stages dedup $(DOCS)
 
-tokenize: install  ## tokenized Parquet shards (issue 5); needs OUTPUT/dedup
-	$(RUN) --stages tokenize
+tokenize: install  ## tokenized Parquet shards; reads OUTPUT/dedup, or INPUT=your documents
+	$(RUN) --stages tokenize $(DOCS)
 
 train: install-trainer  ## train a GPT on OUTPUT/tokens (issue 6)
 	$(CURATION) train --data $(OUTPUT)/tokenize $(ARGS)
@@ -80,7 +85,7 @@ train-quality: install  ## a fastText quality classifier: POSITIVE=... NEGATIVE=
 report: install  ## one self-contained HTML report of OUTPUT (OUTPUT/report.html)
 	$(CURATION) report $(OUTPUT) -o $(OUTPUT)/report.html
 
-bench: bench-pipeline bench-filters bench-multilingual bench-dedup bench-tokenize  ## every benchmark against its reference, one run each, with ratios
+bench: bench-pipeline bench-filters bench-multilingual bench-dedup bench-tokenize bench-readers  ## every benchmark against its reference, one run each, with ratios
 
 bench-pipeline: install  ## whole pipeline and filter stage against datatrove's FineWeb recipe
 	$(PY) -m bench.bench_pipeline $(ARGS)
@@ -96,6 +101,9 @@ bench-dedup: install  ## MinHash dedup against datatrove's; signatures against d
 
 bench-tokenize: install  ## tokenize stage against datatrove's DocumentTokenizer; shard read speed
 	$(PY) -m bench.bench_tokenize
+
+bench-readers: install  ## reading Parquet documents against datatrove's ParquetReader (documents/s, peak memory)
+	$(PY) -m bench.bench_readers
 
 clean:  ## remove outputs (keeps .venv)
 	rm -rf output sample_data bench_output test-artifacts

@@ -62,9 +62,13 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from curation.inspect import dropped_samples, format_samples, kept_samples
+    from curation.inspect import dropped_samples, format_samples, kept_samples, rejected_samples
 
-    if args.kept:
+    if args.rejected:
+        samples = rejected_samples(args.output, stage=args.stage, step=args.step, reason=args.reason, n=args.n, seed=args.seed)
+    elif args.step is None:
+        raise CurationError("give --step (a step's sampled drops, or --kept documents), or --rejected to browse the rejected documents")
+    elif args.kept:
         samples = kept_samples(args.output, args.step, n=args.n, seed=args.seed)
     else:
         samples = dropped_samples(args.output, args.step, reason=args.reason, n=args.n, seed=args.seed)
@@ -164,13 +168,15 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="curation", description="Common Crawl WARC -> clean, de-duplicated, tokenized Parquet shards, on Ray.")
+    p = argparse.ArgumentParser(prog="curation", description="Common Crawl WARC (or your documents) -> clean, de-duplicated, tokenized shards, on Ray.")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a pipeline file's stages")
     r.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/fineweb.yaml")
-    r.add_argument("--input", help="WARC file, folder, glob, s3:// or https:// URL or prefix, *.paths.gz listing, or crawl id (CC-MAIN-2024-10)")
+    r.add_argument("--input", help="input files: a file, folder, glob, s3:// or https:// URL or prefix, *.paths.gz listing, or crawl id "
+                                   "(CC-MAIN-2024-10); WARC/ARC for the extract stage; Parquet, JSON Lines, WET or a saved dataset for a run "
+                                   "that starts later (--stages filter,... / dedup / tokenize)")
     r.add_argument("--output", required=True, help="output folder (local or s3://)")
     r.add_argument("--stages", help="comma-separated stages to run (default: all); a later stage reads the earlier stage's output")
     r.add_argument("--workers", type=int, help="concurrent tasks (default: all CPUs of the Ray cluster)")
@@ -195,9 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("inspect", help="show documents a step dropped (or kept)")
     i.add_argument("output")
-    i.add_argument("--step", required=True, help="step name, e.g. gopher_quality")
+    i.add_argument("--step", help="step name, e.g. gopher_quality")
     i.add_argument("--reason", help="only this drop reason")
     i.add_argument("--kept", action="store_true", help="documents that passed the step (from its stage's output)")
+    i.add_argument("--rejected", action="store_true",
+                   help="every document a stage dropped, from OUTPUT/<stage>/rejected/ (keep_rejected: true); --step, --reason, --stage narrow it")
+    i.add_argument("--stage", help="with --rejected: only this stage's rejected documents")
     i.add_argument("-n", type=int, default=5, help="how many documents")
     i.add_argument("--seed", type=int, default=0)
     i.set_defaults(func=_inspect)

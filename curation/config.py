@@ -11,6 +11,18 @@
 
 Each step is a one-key mapping from a registered step name to its settings. An unknown stage or
 step, a misspelt key or a wrong type raises ``ConfigError`` naming the file, stage, step and key.
+
+How a document stage writes can be set for the whole pipeline and per stage (a stage written as a
+mapping holds its list under ``steps``)::
+
+    output_format: jsonl.gz    # parquet (default) or jsonl.gz, for every document stage
+    input:                     # the reader of a run that starts past extraction (default: by file name)
+      parquet_reader: {text_key: content}
+    stages:
+      filter:
+        keep_rejected: true    # write every dropped document, with its step and reason, to OUTPUT/filter/rejected/
+        steps:
+          - language: {languages: [en]}
 """
 
 from __future__ import annotations
@@ -27,8 +39,12 @@ import yaml
 from pydantic import ValidationError
 
 from curation.errors import ConfigError
-from curation.registry import STAGE_ORDER, STAGES, STEPS, step_class
+from curation.io.shards import DEFAULT_FORMAT, FORMATS, check_format
+from curation.registry import FILE_STAGES, READERS, STAGES, STEPS, step_class
 from curation.step import PipelineStep, StepParams
+
+STAGE_OPTIONS = ("output_format", "keep_rejected")  # how a document stage writes: per pipeline, per stage
+TOP_LEVEL_KEYS = ("name", "description", "input", "stages", *STAGE_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -48,16 +64,33 @@ class StepSpec:
 class StageSpec:
     name: str
     steps: tuple[StepSpec, ...]
+    output_format: str = DEFAULT_FORMAT  # the format of the stage's shards (curation.io.shards)
+    keep_rejected: bool = False  # write the documents the stage drops to OUTPUT/<stage>/rejected/
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s in self.steps]
+
+    def options(self) -> dict[str, Any]:
+        """The stage's write settings that differ from the defaults."""
+        found: dict[str, Any] = {}
+        if self.output_format != DEFAULT_FORMAT:
+            found["output_format"] = self.output_format
+        if self.keep_rejected:
+            found["keep_rejected"] = True
+        return found
+
+    def to_wire(self) -> dict[str, Any]:
+        """The stage as it travels to a worker (``stage_from_dict`` rebuilds it)."""
+        return {"steps": self.to_dict(), **self.options()}
 
     def build_steps(self) -> tuple[PipelineStep, ...]:
         return tuple(s.build() for s in self.steps)
 
     def fingerprint(self) -> str:
-        """Changes whenever a step or a setting changes (recorded with each finished shard)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        """Changes whenever a step, a setting or how the stage writes changes (recorded with each
+        finished shard). A stage written with the defaults keeps the fingerprint it always had."""
+        payload: Any = self.to_wire() if self.options() else self.to_dict()
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -65,6 +98,8 @@ class PipelineConfig:
     name: str
     path: str
     stages: tuple[StageSpec, ...] = field(default_factory=tuple)
+    input: StepSpec | None = None  # the reader named under `input:` (None: chosen by file name)
+    output_format: str = DEFAULT_FORMAT  # of stages the run adds itself (read)
 
     def stage(self, name: str) -> StageSpec:
         for s in self.stages:
@@ -151,6 +186,52 @@ def check_step_kind(stage: str, position: int, name: str, cls: type[PipelineStep
         raise ConfigError(f"{where}: {name!r} is a reader: it can only be the first step of a stage")
 
 
+def _stage_options(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> dict[str, Any]:
+    """``output_format`` and ``keep_rejected`` of a stage (or of the pipeline), checked."""
+    options = dict(defaults)
+    for key in STAGE_OPTIONS:
+        if key not in raw:
+            continue
+        value = raw[key]
+        if key == "output_format":
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: output_format must be one of {', '.join(FORMATS)}, got {value!r}")
+            options[key] = check_format(value, f"{where}: output_format")
+        elif not isinstance(value, bool):
+            raise ConfigError(f"{where}: keep_rejected must be true or false, got {value!r}")
+        else:
+            options[key] = value
+    return options
+
+
+def _stage_entries(stage_name: str, raw: Any, path: str) -> tuple[list[Any], dict[str, Any]]:
+    """A stage's list of steps and its own write settings: a stage is a list of steps, or a mapping
+    with ``steps`` and any of ``output_format`` / ``keep_rejected``."""
+    if isinstance(raw, list):
+        return raw, {}
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"steps", *STAGE_OPTIONS}
+        if unknown:
+            raise ConfigError(f"{path}: stage {stage_name!r}: unknown key(s) {sorted(unknown)}; a stage mapping holds steps, {', '.join(STAGE_OPTIONS)}")
+        if not isinstance(raw.get("steps"), list):
+            raise ConfigError(f"{path}: stage {stage_name!r}: 'steps' must be a list of steps")
+        options = {k: raw[k] for k in STAGE_OPTIONS if k in raw}
+        if options and not STAGES[stage_name].documents:
+            raise ConfigError(f"{path}: stage {stage_name!r} writes no document shards: {', '.join(options)} apply to document stages only")
+        return raw["steps"], options
+    raise ConfigError(f"{path}: stage {stage_name!r} must be a list of steps (or a mapping with 'steps')")
+
+
+def parse_input(entry: Any, where: str) -> StepSpec:
+    """The `input:` key: one reader step, as a one-key mapping (or a list holding one)."""
+    if isinstance(entry, list) and len(entry) == 1:
+        entry = entry[0]
+    name, cls, params = parse_step(entry, where)
+    if cls.kind != "reader":
+        raise ConfigError(f"{where}: {name!r} is a {cls.kind} step; input: takes one reader ({', '.join(READERS)})")
+    return StepSpec(name, name, params)
+
+
 def load_pipeline(path: str | Path) -> PipelineConfig:
     """Read and validate a pipeline file."""
     path = str(path)
@@ -164,22 +245,26 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with 'name' and 'stages'")
-    unknown = set(doc) - {"name", "description", "stages"}
+    unknown = set(doc) - set(TOP_LEVEL_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: name, description, stages")
+        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {', '.join(TOP_LEVEL_KEYS)}")
     stages_raw = doc.get("stages")
     if not isinstance(stages_raw, dict) or not stages_raw:
-        raise ConfigError(f"{path}: 'stages' must map stage names ({', '.join(STAGE_ORDER)}) to lists of steps")
+        raise ConfigError(f"{path}: 'stages' must map stage names ({', '.join(FILE_STAGES)}) to lists of steps")
     order = [s for s in stages_raw]
     for s in order:
-        if s not in STAGES:
-            raise ConfigError(f"{path}: unknown stage {s!r}{_suggest(s, list(STAGE_ORDER))}; stages are {', '.join(STAGE_ORDER)}")
-    if order != sorted(order, key=STAGE_ORDER.index):
-        raise ConfigError(f"{path}: stages must come in the order {', '.join(STAGE_ORDER)}; got {', '.join(order)}")
+        if s in STAGES and not STAGES[s].in_files:
+            raise ConfigError(f"{path}: stage {s!r} is added by a run that starts at a whole stage with --input; name its reader under `input:`")
+        if s not in FILE_STAGES:
+            raise ConfigError(f"{path}: unknown stage {s!r}{_suggest(s, list(FILE_STAGES))}; stages are {', '.join(FILE_STAGES)}")
+    if order != sorted(order, key=FILE_STAGES.index):
+        raise ConfigError(f"{path}: stages must come in the order {', '.join(FILE_STAGES)}; got {', '.join(order)}")
+    defaults = _stage_options(doc, {"output_format": DEFAULT_FORMAT, "keep_rejected": False}, path)
+    input_spec = parse_input(doc["input"], f"{path}: input") if doc.get("input") is not None else None
     stages = []
-    for stage_name, entries in stages_raw.items():
-        if not isinstance(entries, list):
-            raise ConfigError(f"{path}: stage {stage_name!r} must be a list of steps")
+    for stage_name, raw in stages_raw.items():
+        entries, own = _stage_entries(stage_name, raw, path)
+        options = _stage_options(own, defaults, f"{path}: stage {stage_name!r}") if STAGES[stage_name].documents else {}
         specs: list[StepSpec] = []
         seen: dict[str, int] = {}
         for i, entry in enumerate(entries, 1):
@@ -195,8 +280,9 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
             raise ConfigError(f"{path}: stage {stage_name!r} has no step")
         if stage_name == "extract" and step_class(specs[0].name).kind != "reader":
             raise ConfigError(f"{path}: stage 'extract' must begin with a reader such as `warc_reader` (it reads the input files)")
-        stages.append(StageSpec(stage_name, tuple(specs)))
-    config = PipelineConfig(name=str(doc.get("name", Path(path).stem)), path=path, stages=tuple(stages))
+        stages.append(StageSpec(stage_name, tuple(specs), **options))
+    config = PipelineConfig(name=str(doc.get("name", Path(path).stem)), path=path, stages=tuple(stages), input=input_spec,
+                            output_format=defaults["output_format"])
     built = {s.name: list(s.build_steps()) for s in config.stages}
     for steps in built.values():
         for step in steps:
@@ -207,11 +293,12 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     return config
 
 
-def stage_from_dict(name: str, steps: list[dict[str, Any]]) -> StageSpec:
-    """Rebuild a stage from ``StageSpec.to_dict`` output (how a stage travels to Ray workers)."""
+def stage_from_dict(name: str, stage: list[dict[str, Any]] | dict[str, Any]) -> StageSpec:
+    """Rebuild a stage from ``StageSpec.to_wire`` (or ``to_dict``) output (how a stage travels to workers)."""
+    steps, options = (stage["steps"], {k: stage[k] for k in STAGE_OPTIONS if k in stage}) if isinstance(stage, dict) else (stage, {})
     specs, seen = [], {}
     for i, entry in enumerate(steps, 1):
         step_name, _, params = parse_step(entry, f"stage {name!r}, step {i}")
         seen[step_name] = seen.get(step_name, 0) + 1
         specs.append(StepSpec(step_name, step_name if seen[step_name] == 1 else f"{step_name}#{seen[step_name]}", params))
-    return StageSpec(name, tuple(specs))
+    return StageSpec(name, tuple(specs), **options)

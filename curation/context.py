@@ -33,7 +33,7 @@ class StageContext:
 
     @property
     def layout(self) -> StageLayout:
-        return StageLayout(self.output, self.stage.name)
+        return StageLayout(self.output, self.stage.name, self.stage.output_format)
 
     def input_layout(self) -> StageLayout:
         """The folder of the stage whose finished shards this stage reads."""

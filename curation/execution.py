@@ -8,6 +8,11 @@ other, so a shard never waits for the rest of its stage; each stage still writes
 markers and statistics. Whole stages (dedup, tokenize) are run by the runner the registry names.
 Finished shards are skipped, so a rerun of the same command resumes; a shard whose input cannot
 be read fails alone.
+
+A run may start at any stage. With ``--input``, a first stage that has no reader of its own reads
+the input with the reader ``curation.io.inputs`` chooses: a per-shard stage (filter) takes it as
+its first step; a whole stage (dedup, tokenize) reads document shards, so the input is first read
+into ``OUTPUT/read/`` (the ``read`` stage, one shard per input file) and the stage reads those.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from curation.config import PipelineConfig, StageSpec
@@ -24,7 +30,7 @@ from curation.context import StageContext, StageResult
 from curation.errors import CurationError, InputError
 from curation.executor import Executor, make_executor
 from curation.io.fs import filesystem
-from curation.io.sources import resolve_inputs
+from curation.io.inputs import check_fields, plan_input
 from curation.layout import StageLayout, load_run_stats, write_run_info
 from curation.ledger import ledger
 from curation.registry import STAGES, stage_runner
@@ -56,7 +62,7 @@ def _prepare(stage: StageSpec, layout: StageLayout, tasks: list[ShardTask], forc
 def run_shard_stages(config: PipelineConfig, stages: list[StageSpec], output: str, inputs: list[str] | None,
                      executor: Executor, force: bool, progress: bool) -> list[StageResult]:
     """Run consecutive per-shard stages (e.g. extract and filter) as one task per shard."""
-    layouts = [StageLayout(output, st.name) for st in stages]
+    layouts = [StageLayout(output, st.name, st.output_format) for st in stages]
     first = stages[0].build_steps()[0]
     if isinstance(first, ReaderStep):
         if inputs is None:
@@ -64,17 +70,17 @@ def run_shard_stages(config: PipelineConfig, stages: list[StageSpec], output: st
         plans = [{t.shard: t for t in input_plan(inputs, layouts[0], first.splittable)}]
     else:
         before = _stage_before(config, stages[0].name, output)
-        plans = [{t.shard: t for t in following_plan(stages[0].name, before, sorted(before.done_names()))}]
+        plans = [{t.shard: t for t in following_plan(stages[0].name, before, sorted(before.done_names()), stages[0].output_format)}]
         if not plans[0]:
             raise InputError(f"stage {stages[0].name!r} reads {before.dir}, which has no finished shard: run `--stages {before.stage}` first")
     # Each next stage's shards: those of the stage before in this run, and those an earlier run finished.
     for prev, stage in zip(layouts, stages[1:]):
         names = list(plans[-1]) + sorted(prev.done_names() - set(plans[-1]))
-        plans.append({t.shard: t for t in following_plan(stage.name, prev, names)})
+        plans.append({t.shard: t for t in following_plan(stage.name, prev, names, stage.output_format)})
     done = [_prepare(st, lay, list(plan.values()), force) for st, lay, plan in zip(stages, layouts, plans)]
     results = [StageResult(st.name, len(plan), len(set(plan) & d), after=stages[k - 1].name if k else None)
                for k, (st, plan, d) in enumerate(zip(stages, plans, done))]
-    steps = [st.to_dict() for st in stages]
+    steps = [st.to_wire() for st in stages]
     tasks = []
     for name in plans[-1]:  # the last stage's shards include every earlier stage's
         chain = [(plan[name], steps[k]) for k, plan in enumerate(plans) if name in plan and name not in done[k]]
@@ -129,7 +135,7 @@ def _stage_before(config: PipelineConfig, stage: str, output: str) -> StageLayou
     names = config.stage_names
     k = names.index(stage)
     if k == 0:
-        raise CurationError(f"stage {stage!r} needs an earlier stage's output, but it is the first stage of {config.path}")
+        raise CurationError(f"stage {stage!r} needs an earlier stage's output, but it is the first stage of {config.path}: give --input")
     return StageLayout(output, names[k - 1])
 
 
@@ -177,23 +183,32 @@ def run_pipeline(
     for s in chosen:
         config.stage(s)  # raises a clear error for a stage the pipeline lacks
     chosen = [s for s in config.stage_names if s in chosen]
+    specs = {name: config.stage(name) for name in chosen}
     for name in chosen:  # a missing model file is one clear line now, not a failure in every shard
-        for step in config.stage(name).build_steps():
+        for step in specs[name].build_steps():
             step.preflight()
-    output = _absolute(output)
-    reads_files = isinstance(config.stage(chosen[0]).build_steps()[0], ReaderStep)
-    if reads_files and not input_spec:
-        raise InputError(f"the {chosen[0]} stage reads input files: give --input (files, a folder, a glob, s3://, https:// or a crawl id)")
     # The input is listed in the background while Ray starts (seconds each); then Ray's workers load the
     # steps' resources while the driver plans the shards.
-    listing = _Background(resolve_inputs, input_spec, limit) if reads_files else None
-    per_shard = [(s, config.stage(s).to_dict()) for s in chosen if STAGES[s].per_shard]
+    listing = _Background(plan_input, config, specs[chosen[0]], input_spec, limit)
+    per_shard = [(s, specs[s].to_dict()) for s in chosen if STAGES[s].per_shard]
     try:
         runner = make_executor(executor, ray_address, workers, (warm_up, (per_shard,)) if per_shard else None) if isinstance(executor, str) else executor
     finally:
-        inputs = [_absolute(u) for u in listing.result()] if listing else None
+        run_input = listing.result()
+    read_stage = None  # the input read into document shards first, for a whole stage
+    if run_input is not None and run_input.added:
+        run_input.reader.build().preflight()
+        if STAGES[chosen[0]].per_shard:
+            specs[chosen[0]] = replace(specs[chosen[0]], steps=(run_input.reader, *specs[chosen[0]].steps))
+        else:
+            read_stage = StageSpec("read", (run_input.reader,), output_format=config.output_format)
+    if run_input is not None:
+        check_fields(run_input, [specs[name] for name in chosen])
+    output = _absolute(output)
+    inputs = [_absolute(u) for u in run_input.files] if run_input is not None else None
     fs, path = filesystem(output)
-    info = {"pipeline": config.name, "pipeline_file": config.path, "input": input_spec, "stages": chosen,
+    info = {"pipeline": config.name, "pipeline_file": config.path, "input": input_spec,
+            "reader": run_input.reader.to_dict() if run_input is not None else None, "stages": chosen,
             "executor": runner.name, "config": {s.name: s.to_dict() for s in config.stages}}
     try:
         fs.makedirs(path, exist_ok=True)
@@ -201,17 +216,22 @@ def run_pipeline(
     except OSError as e:
         raise CurationError(f"cannot write to output {output}: {e}") from None
     results: list[StageResult] = []
+    previous: str | None = None  # the stage whose shards the next whole stage reads
+    if read_stage is not None:
+        results += run_shard_stages(config, [read_stage], output, inputs, runner, force, progress)
+        previous, inputs = "read", None
     group: list[StageSpec] = []  # consecutive per-shard stages run together, shard by shard
     for name in chosen + [None]:
         if name is not None and STAGES[name].per_shard:
-            group.append(config.stage(name))
+            group.append(specs[name])
             continue
         if group:
             results += run_shard_stages(config, group, output, inputs if group[0].name == chosen[0] else None, runner, force, progress)
             group = []
         if name is not None:
             k = config.stage_names.index(name)
-            ctx = StageContext(config, config.stage(name), output, config.stage_names[k - 1] if k else None, runner, force, progress)
+            before = previous if previous is not None and name == chosen[0] else (config.stage_names[k - 1] if k else None)
+            ctx = StageContext(config, specs[name], output, before, runner, force, progress)
             results.append(stage_runner(name)(ctx))
     info["ledger"] = ledger(load_run_stats(output))  # the compute and energy of every stage of OUTPUT so far
     write_run_info(output, info)

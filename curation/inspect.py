@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 import textwrap
 from typing import Any
 
 from curation.errors import CurationError
-from curation.io.fs import join, list_files
-from curation.io.parquet import read_documents
+from curation.io.shards import read_columns, read_documents
+from curation.layout import StageLayout, load_run_stats, stage_layouts
 from curation.stats import StageStats, StepStats
-from curation.layout import load_run_stats
 from curation.summary import funnel_rows
 
 
@@ -40,7 +40,7 @@ def kept_samples(output: str, step: str, n: int = 5, seed: int = 0) -> list[dict
     rng = random.Random(seed)
     chosen: list[dict[str, Any]] = []
     seen = 0
-    for url in list_files(join(output, stage, "shards"), ".parquet"):
+    for url in StageLayout(output, stage).shard_urls():
         for doc in read_documents(url):
             seen += 1
             item = {"id": doc.id, "url": doc.url, "reason": "kept", "text": doc.text[:2000], "metadata": doc.metadata}
@@ -48,6 +48,43 @@ def kept_samples(output: str, step: str, n: int = 5, seed: int = 0) -> list[dict
                 chosen.append(item)
             elif (j := rng.randrange(seen)) < n:
                 chosen[j] = item
+    return chosen
+
+
+def rejected_samples(output: str, stage: str | None = None, step: str | None = None, reason: str | None = None,
+                     n: int = 5, seed: int = 0) -> list[dict[str, Any]]:
+    """Up to ``n`` of every document a stage dropped (``keep_rejected``; not only the sampled ones),
+    optionally of one ``stage``, ``step`` or ``reason``, chosen reproducibly with ``seed``."""
+    layouts = [lay for lay in stage_layouts(output) if stage in (None, lay.stage)]
+    files = [url for lay in layouts for url in lay.rejected_files().values()]
+    if not files:
+        where = f"stage {stage!r} of {output}" if stage else output
+        raise CurationError(f"no rejected documents were written in {where}: set `keep_rejected: true` on a stage and rerun it")
+    rng = random.Random(seed)
+    chosen: list[dict[str, Any]] = []
+    seen = 0
+    found: set[tuple[str, str]] = set()
+    fields = ["id", "url", "text", "step", "reason", "language", "language_score", "metadata"]
+    for url in files:
+        for batch in read_columns(url, fields):
+            for row in zip(*batch.values()):
+                doc = dict(zip(fields, row))
+                found.add((doc["step"], doc["reason"]))
+                if step not in (None, doc["step"]) or reason not in (None, doc["reason"]):
+                    continue
+                seen += 1
+                if len(chosen) < n or (j := rng.randrange(seen)) < n:
+                    meta = json.loads(doc["metadata"]) if isinstance(doc["metadata"], str) else dict(doc["metadata"] or {})
+                    meta.update({k: doc[k] for k in ("language", "language_score") if doc[k] is not None})
+                    item = {"id": doc["id"], "url": doc["url"] or "", "reason": f"{doc['step']}: {doc['reason']}", "text": (doc["text"] or "")[:2000],
+                            "metadata": {k: v for k, v in meta.items() if isinstance(v, (int, float, str, bool))}}
+                    if len(chosen) < n:
+                        chosen.append(item)
+                    else:
+                        chosen[j] = item
+    if not seen:
+        kinds = ", ".join(f"{s}/{r}" for s, r in sorted(found))
+        raise CurationError(f"no rejected document of step {step or 'any'} and reason {reason or 'any'}; written: {kinds}")
     return chosen
 
 

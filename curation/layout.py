@@ -1,7 +1,8 @@
 """Where a run's files live, in one place: every stage, runner, and reader of a run goes through here.
 
     OUTPUT/run.json                      the command, the pipeline and its settings
-    OUTPUT/<stage>/shards/<shard>.parquet   the stage's documents (document stages)
+    OUTPUT/<stage>/shards/<shard>.parquet   the stage's documents (document stages; .jsonl.gz with output_format: jsonl.gz)
+    OUTPUT/<stage>/rejected/<shard>.parquet the documents the stage dropped, with step and reason (keep_rejected: true)
     OUTPUT/<stage>/_done/<shard>.json    completion marker: written last, holds the shard's statistics
     OUTPUT/<stage>/_failed/<shard>.json  why a shard failed ({"shard", "input", "error"})
     OUTPUT/<stage>/_attempts/<shard>/    one empty file per attempt (retries survive a dead worker)
@@ -22,6 +23,7 @@ from typing import Any
 
 from curation.errors import CurationError
 from curation.io.fs import atomic_write_bytes, exists, filesystem, join, list_files, read_bytes
+from curation.io.shards import DEFAULT_FORMAT, FORMATS, shard_stem
 from curation.registry import STAGE_ORDER
 from curation.stats import StageStats
 
@@ -33,11 +35,13 @@ def _stem(url: str, suffix: str) -> str:
 
 
 class StageLayout:
-    """The folder of one stage of a run, and what is in it."""
+    """The folder of one stage of a run, and what is in it. ``format``: the format this run writes
+    the stage's shards in; reading finds shards of either format."""
 
-    def __init__(self, output: str, stage: str):
+    def __init__(self, output: str, stage: str, format: str = DEFAULT_FORMAT):
         self.output = output
         self.stage = stage
+        self.format = format
         self.dir = join(output, stage)
 
     def __repr__(self) -> str:
@@ -45,7 +49,12 @@ class StageLayout:
 
     # -- paths ---------------------------------------------------------------------------------
     def shard(self, name: str) -> str:
-        return join(self.dir, "shards", f"{name}.parquet")
+        """Where this run writes shard ``name`` (in the layout's format)."""
+        return join(self.dir, "shards", name + FORMATS[self.format])
+
+    def rejected(self, name: str) -> str:
+        """Where the documents shard ``name`` dropped are written (keep_rejected)."""
+        return join(self.dir, "rejected", name + FORMATS[self.format])
 
     def done(self, name: str) -> str:
         return join(self.dir, "_done", f"{name}.json")
@@ -65,7 +74,22 @@ class StageLayout:
         return exists(self.dir)
 
     def shard_urls(self) -> list[str]:
-        return list_files(join(self.dir, "shards"), ".parquet")
+        """Every shard file of the stage, in either format (sorted)."""
+        return list(self.shard_files().values())
+
+    def shard_files(self) -> dict[str, str]:
+        """Shard name -> shard file, whichever format it was written in (one listing)."""
+        return _by_stem(join(self.dir, "shards"))
+
+    def rejected_files(self) -> dict[str, str]:
+        """Shard name -> its file of rejected documents (one listing)."""
+        return _by_stem(join(self.dir, "rejected"))
+
+    def find_shard(self, name: str, files: dict[str, str] | None = None) -> str:
+        """The file of shard ``name`` as written (``files``: a ``shard_files()`` listing already made),
+        else where this run would write it."""
+        files = self.shard_files() if files is None else files
+        return files.get(name) or self.shard(name)
 
     def done_names(self) -> set[str]:
         """Names of the finished shards (one listing, no marker read)."""
@@ -106,6 +130,18 @@ class StageLayout:
         if fs.exists(path):
             fs.rm(path)
 
+    def clear_stale(self, name: str, keep_rejected: bool) -> None:
+        """Delete what a rewrite of shard ``name`` would leave stale: its files in the other format
+        (a run with another output_format) and its rejected documents when the stage no longer keeps them."""
+        stale = [join(self.dir, folder, name + suffix) for fmt, suffix in FORMATS.items() for folder in ("shards", "rejected")
+                 if fmt != self.format]
+        if not keep_rejected:
+            stale.append(self.rejected(name))
+        for url in stale:
+            fs, path = filesystem(url)
+            if fs.exists(path):
+                fs.rm(path)
+
     def clean_temporaries(self) -> int:
         """Delete the temporary files of writes a killed run left half-done (the driver owns the
         folder while it runs); return how many."""
@@ -142,6 +178,15 @@ class StageLayout:
         merged = self.collect_stats() or StageStats(self.stage)
         atomic_write_bytes(self.stats_url, merged.to_json().encode())
         return merged
+
+
+def _by_stem(folder: str) -> dict[str, str]:
+    found = {}
+    for url in list_files(folder, ""):
+        stem = shard_stem(url)
+        if stem is not None:
+            found[stem] = url
+    return dict(sorted(found.items()))
 
 
 def _read_json(url: str, what: str) -> dict[str, Any]:

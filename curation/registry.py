@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 STEPS: dict[str, str] = {
     # readers: input files -> documents
     "warc_reader": "curation.io.reader:WarcReader",
+    "wet_reader": "curation.io.wet:WetReader",
+    "parquet_reader": "curation.io.tables:ParquetReader",
+    "jsonl_reader": "curation.io.jsonl:JsonlReader",
+    "hf_dataset_reader": "curation.io.tables:HFDatasetReader",
     # document steps: extraction, filters, formatters
     "url_filter": "filters.url:URLFilter",
     "screen": "curation.extraction.screens:ExtractionScreen",
@@ -39,6 +43,10 @@ STEPS: dict[str, str] = {
     "tokenize": "curation.tokenization.step:TokenizeStep",
 }
 
+# The readers ``reader_for`` chooses from, in the order it tries them: the first whose file names
+# (``ReaderStep.suffixes``) fit an input file reads it.
+READERS: tuple[str, ...] = ("warc_reader", "wet_reader", "parquet_reader", "jsonl_reader", "hf_dataset_reader")
+
 
 @dataclass(frozen=True)
 class StageKind:
@@ -48,6 +56,8 @@ class StageKind:
     accepts: tuple[str, ...]  # step kinds: "reader" (first step only), "document", "stage"
     runner: str | None = None  # "module:function" running the whole stage; None: shard by shard
     what: str = ""
+    documents: bool = True  # writes document shards (output_format, keep_rejected apply)
+    in_files: bool = True  # a pipeline file may name it (False: a run adds it by itself)
 
     @property
     def per_shard(self) -> bool:
@@ -58,13 +68,17 @@ class StageKind:
 STAGES: dict[str, StageKind] = {
     s.name: s
     for s in (
+        # A run that starts at a whole stage with --input first reads the input into document shards here.
+        StageKind("read", ("reader",), what="input documents -> document shards", in_files=False),
         StageKind("extract", ("reader", "document"), what="input files -> documents -> main text"),
         StageKind("filter", ("reader", "document"), what="documents -> documents"),
         StageKind("dedup", ("stage",), "curation.dedup.driver:run_dedup", "exact and near duplicates across every shard"),
-        StageKind("tokenize", ("stage",), "curation.tokenization.driver:run_tokenize", "documents -> shuffled, packed token sequences"),
+        StageKind("tokenize", ("stage",), "curation.tokenization.driver:run_tokenize", "documents -> shuffled, packed token sequences",
+                  documents=False),
     )
 }
 STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
+FILE_STAGES: tuple[str, ...] = tuple(s for s in STAGE_ORDER if STAGES[s].in_files)  # the stages a pipeline file may list
 
 
 def _load(target: str, what: str) -> Any:
@@ -94,3 +108,16 @@ def stage_runner(stage: str) -> Callable[..., Any]:
     if runner is None:
         raise KeyError(f"stage {stage!r} runs shard by shard; it has no runner")
     return _load(runner, "stage runner")
+
+
+def reader_for(url: str) -> str | None:
+    """The name of the reader whose files ``url`` looks like (by its name), None when none does."""
+    for name in READERS:
+        if step_class(name).accepts(url):  # type: ignore[attr-defined]  (a ReaderStep)
+            return name
+    return None
+
+
+def reader_suffixes() -> tuple[str, ...]:
+    """Every file name ending some reader takes (what an input folder is searched for)."""
+    return tuple(dict.fromkeys(suffix for name in READERS for suffix in step_class(name).suffixes))  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ import re
 import xxhash
 
 from curation.io.fs import atomic_write_bytes, exists, filesystem, join, read_bytes
+from curation.io.shards import DEFAULT_FORMAT
 from curation.layout import StageLayout
 from curation.stage import ShardTask
 
@@ -23,7 +24,7 @@ SPLIT_FEWER_FILES_THAN = 16  # runs with this many files or more are balanced by
 SPLIT_INTO = 16  # aim: the run's bytes in about this many tasks
 MIN_PART_BYTES = 256 << 10  # 256 KiB of compressed WARC: some tens of pages, a second or more of work
 MAX_PARTS = 16
-_SUFFIXES = re.compile(r"(\.warc|\.arc|\.wet|\.jsonl?|\.parquet)?(\.gz|\.zst|\.bz2|\.xz)?$", re.I)
+_SUFFIXES = re.compile(r"(\.warc\.wet|\.warc|\.arc|\.wet|\.jsonl?|\.ndjson|\.parquet|\.arrow)?(\.gz|\.zst|\.bz2|\.xz)?$", re.I)
 
 
 def shard_name(url: str) -> str:
@@ -51,7 +52,8 @@ def input_plan(inputs: list[str], layout: StageLayout, splittable: bool) -> list
     tasks = []
     for u in inputs:
         n, name = planned[u], shard_name(u)
-        tasks += [ShardTask(layout.stage, name if n == 1 else f"{name}.part{i:02d}of{n:02d}", u, layout.output, i, n) for i in range(n)]
+        tasks += [ShardTask(layout.stage, name if n == 1 else f"{name}.part{i:02d}of{n:02d}", u, layout.output, i, n, layout.format)
+                  for i in range(n)]
     return tasks
 
 
@@ -63,6 +65,8 @@ def _size(url: str) -> int:
         return 0
 
 
-def following_plan(stage: str, before: StageLayout, names: list[str]) -> list[ShardTask]:
-    """The shards of a stage that reads the stage before it: one per shard of that stage."""
-    return [ShardTask(stage, n, before.shard(n), before.output) for n in names]
+def following_plan(stage: str, before: StageLayout, names: list[str], format: str = DEFAULT_FORMAT) -> list[ShardTask]:
+    """The shards of a stage that reads the stage before it: one per shard of that stage (a finished
+    one in whatever format it was written; one still to come where this run writes it)."""
+    done, files = before.done_names(), before.shard_files()
+    return [ShardTask(stage, n, files[n] if n in done and n in files else before.shard(n), before.output, format=format) for n in names]

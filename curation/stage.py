@@ -4,6 +4,11 @@ This is what a task executes, and it knows nothing of Ray or of any executor: te
 call ``run_shard`` directly. A shard counts as finished only once its completion marker exists
 (``_done/<shard>.json``, written last and atomically, holding the shard's statistics), so a crash
 at any point leaves either a finished shard or one that the next run redoes from scratch.
+
+With ``keep_rejected``, every document a step drops goes, with the step and the reason, to the
+shard's file in ``rejected/``, written alongside the shard and moved into place before the marker.
+The marker records what the shard read, kept and rejected, so ``curation verify`` can check that
+nothing vanished unaccounted.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 from curation.config import StageSpec, stage_from_dict
 from curation.document import Document
 from curation.io.fs import atomic_write_bytes, exists
-from curation.io.parquet import read_documents, write_documents
+from curation.io.shards import DEFAULT_FORMAT, DocumentWriter, read_documents
 from curation.layout import StageLayout
 from curation.resources import TaskMeter
 from curation.stats import StepStats
@@ -34,10 +39,11 @@ class ShardTask:
     output: str  # the run's output folder
     part: int = 0  # this shard reads the part-th of ``parts`` parts of its input file
     parts: int = 1
+    format: str = DEFAULT_FORMAT  # of the shard this task writes
 
     @property
     def layout(self) -> StageLayout:
-        return StageLayout(self.output, self.stage)
+        return StageLayout(self.output, self.stage, self.format)
 
 
 @functools.lru_cache(maxsize=16)
@@ -52,6 +58,17 @@ def warm_up(stages: list[tuple[str, list[dict[str, Any]]]]) -> None:
     for name, steps in stages:
         for step in _steps(json.dumps(steps), name):
             step.warm_up()
+
+
+class RejectedSink:
+    """Where a shard's dropped documents go (keep_rejected): ``StepStats.drop`` hands each one here
+    with its step and reason. Committed with the shard, before its marker; aborted if it fails."""
+
+    def __init__(self, url: str):
+        self.writer = DocumentWriter(url, rejected=True)
+
+    def __call__(self, step: str, doc: Document, reason: str) -> None:
+        self.writer.write(doc, step=step, reason=reason)
 
 
 # Steps are timed in CPU seconds of the worker's thread: wall time would charge a step for the
@@ -119,36 +136,53 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     else:
         docs = read_documents(task.input)
         rest = list(zip(steps, stats))
+    layout.clear_stale(task.shard, stage.keep_rejected)
+    sink = RejectedSink(layout.rejected(task.shard)) if stage.keep_rejected else None
     for step, st in rest:
+        st.reject = sink  # documents a reader skips (request records, damaged bytes) are records, not documents: counted only
         docs = _instrumented(step, docs, st)  # type: ignore[arg-type]  (config checked the kinds)
-    written = write_documents(layout.shard(task.shard), docs)
+    writer = DocumentWriter(layout.shard(task.shard))
+    try:
+        for doc in docs:
+            writer.write(doc)
+    except BaseException:
+        writer.abort()
+        if sink is not None:
+            sink.writer.abort()
+        raise
+    written = writer.commit()
+    rejected = sink.writer.commit() if sink is not None else None
     stage_stats = meter.stage_stats(stage.name, stats, task_retries=attempt - 1)
     marker = {
         "shard": task.shard,
         "input": task.input,
         "stage": stage.name,
         "fingerprint": stage.fingerprint(),
+        # documents that entered the stage's document steps: what the reader made, or the shard before held
+        "read": stats[0].docs_out if isinstance(steps[0], ReaderStep) else stats[0].docs_in,
         "documents": written,
         "stats": stage_stats.to_dict(),
     }
+    if rejected is not None:
+        marker["rejected"] = rejected
     if task.parts > 1:
         marker["part"] = [task.part, task.parts]
     atomic_write_bytes(layout.done(task.shard), json.dumps(marker, ensure_ascii=False).encode())
     return marker
 
 
-def run_chain(chain: list[tuple[ShardTask, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+def run_chain(chain: list[tuple[ShardTask, dict[str, Any]]]) -> list[dict[str, Any]]:
     """One shard through consecutive per-shard stages (extract, then filter ...): the next stage starts
     on this shard at once instead of waiting for every shard of the stage before. A stage already marked
     done (by an earlier attempt) is not redone; a failure is recorded in its stage and ends the chain."""
     markers = []
-    for task, stage_steps in chain:
+    for task, wire in chain:  # wire: StageSpec.to_wire()
         layout = task.layout
         if exists(layout.done(task.shard)):
             markers.append(layout.marker(task.shard))
             continue
         try:
-            markers.append(run_shard(stage_from_dict(task.stage, stage_steps), task))
+            markers.append(run_shard(stage_from_dict(task.stage, wire), task))
         except Exception as e:  # a bad file fails its shard only
             record = layout.write_failure(task.shard, task.input, error_text(e))
             raise TaskFailed({**record, "stage": task.stage}, recorded=True) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,14 @@ class StepStats:
     bins: dict[str, tuple[float, float, int]] = field(default_factory=dict, repr=False)
     # reason -> heap of (-id_hash, sample); the heap keeps the SAMPLE_SIZE smallest hashes.
     _samples: dict[str, list] = field(default_factory=dict, repr=False)
+    # keep_rejected: called as reject(step, doc, reason) for every dropped document (the stage's rejected file)
+    reject: Callable[[str, Any, str], None] | None = field(default=None, repr=False, compare=False)
 
     def drop(self, doc: Any, reason: str) -> None:
-        """Count a dropped document under ``reason`` and offer it to the reason's sample."""
+        """Count a dropped document under ``reason``, offer it to the reason's sample, and hand it to
+        the stage's rejected documents when it keeps them."""
+        if self.reject is not None:
+            self.reject(self.name, doc, reason)
         self.dropped[reason] += 1
         if lang := _language(doc):
             self.languages.setdefault(lang, Counter())[reason] += 1
@@ -108,6 +114,8 @@ class StepStats:
             "metadata": {k: v for k, v in doc.metadata.items() if isinstance(v, (int, float, str, bool))},
         }
         item = (-h, doc.id, sample)
+        if any(doc_id == doc.id for _, doc_id, _ in heap):
+            return  # a second document with the same id (ids are the input's: not always unique): one sample of it
         if len(heap) < SAMPLE_SIZE:
             heapq.heappush(heap, item)
         else:
@@ -137,6 +145,8 @@ class StepStats:
             for neg_h, doc_id, sample in heap:
                 mine = self._samples.setdefault(reason, [])
                 item = (neg_h, doc_id, sample)
+                if any(other == doc_id for _, other, _ in mine):
+                    continue
                 if len(mine) < SAMPLE_SIZE:
                     heapq.heappush(mine, item)
                 elif -mine[0][0] > -neg_h:

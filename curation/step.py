@@ -76,6 +76,7 @@ class PipelineStep(ABC):
     name: ClassVar[str]
     Params: ClassVar[type[StepParams]] = StepParams
     scores: ClassVar[tuple[Score, ...]] = ()
+    uses: ClassVar[tuple[str, ...]] = ("text",)  # the document fields (id, url, date, text) the step reads
 
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         self.params = params if params is not None else self.Params()
@@ -88,6 +89,11 @@ class PipelineStep(ABC):
 
     def new_stats(self) -> StepStats:
         return StepStats(self.label, bins=self.histogram_bins())
+
+    def needs(self) -> tuple[str, ...]:
+        """The document fields this step reads (``uses``; a step whose settings decide overrides this).
+        A run whose input lacks one of them stops before any work, naming the field, file and step."""
+        return self.uses
 
     def preflight(self) -> None:  # noqa: B027 - a hook: most steps have nothing to check
         """Cheap checks on the driver before any work starts (a model file exists, ...): raise a
@@ -107,13 +113,21 @@ class ReaderStep(PipelineStep):
     can stream a WARC or seek to a Parquet row group as its format needs."""
 
     kind: ClassVar[str] = "reader"
+    uses: ClassVar[tuple[str, ...]] = ()
     suffixes: ClassVar[tuple[str, ...]] = ()  # file names this reader takes, e.g. (".warc", ".warc.gz")
     splittable: ClassVar[bool] = False  # whether ``read`` honours ``part`` / ``parts`` (large files in small runs)
+    html: ClassVar[bool] = False  # its documents hold HTML: they start at the extract stage
+    crawl_listing: ClassVar[str | None] = None  # what a Common Crawl crawl id names for it, e.g. "warc.paths.gz"
 
     @classmethod
     def accepts(cls, url: str) -> bool:
         """Whether ``url`` looks like one of this reader's files (by name)."""
         return url.lower().endswith(cls.suffixes)
+
+    def fields(self, url: str) -> set[str] | None:
+        """The document fields (id, url, date, text) the file ``url`` fills, from its schema or first
+        records; None when every document has them all (a WARC record always has an id, url and date)."""
+        return None
 
     @abstractmethod
     def read(self, url: str, stats: StepStats, part: int = 0, parts: int = 1) -> Iterator[Document]:

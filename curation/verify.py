@@ -1,60 +1,133 @@
 """``curation verify OUTPUT``: check every finished shard against what the run recorded about it.
 
-Document stages (extract, filter, dedup): each shard has a completion marker and the marker a
-shard; the shard opens with the documented schema and holds the number of documents its marker
-says; no document id appears in two shards of a stage. Tokens: every shard in the manifest exists
-with the recorded sha256 and number of sequences, the recorded dtype and sequence length, and
-token ids below the vocabulary size.
+Document stages (read, extract, filter, dedup), in either shard format: each shard has a completion
+marker and the marker a shard; the shard opens with the documented schema and holds the number of
+documents its marker says; no document id appears in two shards of a stage; and nothing vanished
+unaccounted: in the marker's statistics every document step passed on or dropped each document it
+was handed, and where the stage kept its rejected documents, the shard's kept and rejected files
+together hold every document the shard read. Tokens: every shard in the manifest exists with the
+recorded sha256 and number of sequences, the recorded dtype and sequence length, and token ids
+below the vocabulary size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.io.fs import exists, filesystem, join, list_files, read_bytes
-from curation.io.parquet import SCHEMA
+from curation.io.shards import REJECTED_SCHEMA, SCHEMA, format_of, read_columns, shard_columns
+from curation.layout import StageLayout
+from curation.registry import STAGE_ORDER, STAGES, step_class
 
 
 def _name(url: str, suffix: str) -> str:
     return url.rsplit("/", 1)[-1][: -len(suffix)]
 
 
+def _schema_problem(url: str, expected: pa.Schema) -> str | None:
+    """How a shard's fields differ from the document schema (None: they do not)."""
+    if format_of(url) == "parquet":
+        fs, path = filesystem(url)
+        with fs.open(path, "rb") as f:
+            schema = pq.read_schema(f)
+        return None if schema.equals(expected, check_metadata=False) else "schema differs from the document schema"
+    names = shard_columns(url, default=set(expected.names))  # an empty JSON Lines file has no fields to check
+    return None if names == set(expected.names) else f"fields {sorted(names)}, the document schema has {sorted(expected.names)}"
+
+
+def _rows(url: str) -> list[Any]:
+    return [v for batch in read_columns(url, ["id"]) for v in batch["id"]]
+
+
+def _is_reader(step: dict[str, Any]) -> bool:
+    """Whether a step of a marker's statistics is a reader (it counts records, not documents)."""
+    try:
+        return step_class(step["name"].split("#")[0]).kind == "reader"
+    except Exception:  # noqa: BLE001 - a step of one's own code that no longer loads
+        return False
+
+
+def conservation_problems(where: str, marker: dict[str, Any]) -> list[str]:
+    """Where a shard's statistics lose documents: a step handed a document neither passed it on nor
+    dropped it, or a step did not get what the one before passed on, or the last one's output is
+    not what the shard holds."""
+    problems = []
+    steps = [s for s in marker["stats"]["steps"] if not _is_reader(s)]
+    readers = [s for s in marker["stats"]["steps"] if _is_reader(s)]
+    handed = readers[0]["docs_out"] if readers else None
+    for st in steps:
+        dropped = sum(st["dropped"].values())
+        if st["docs_in"] != st["docs_out"] + dropped:
+            problems.append(f"{where}: step {st['name']} was handed {st['docs_in']} documents, passed on {st['docs_out']} and dropped {dropped}")
+        if handed is not None and st["docs_in"] != handed:
+            problems.append(f"{where}: step {st['name']} was handed {st['docs_in']} documents, the step before passed on {handed}")
+        handed = st["docs_out"]
+    if handed is not None and "documents" in marker and handed != marker["documents"]:
+        problems.append(f"{where}: the last step passed on {handed} documents, the shard holds {marker['documents']}")
+    return problems
+
+
 def verify_documents(output: str, stage: str) -> tuple[int, list[str]]:
     """(shards checked, problems) for one document stage."""
-    stage_dir = join(output, stage)
+    layout = StageLayout(output, stage)
     problems: list[str] = []
-    markers = {_name(u, ".json"): u for u in list_files(join(stage_dir, "_done"), ".json")}
-    shards = {_name(u, ".parquet"): u for u in list_files(join(stage_dir, "shards"), ".parquet")}
+    markers = {_name(u, ".json"): u for u in list_files(join(layout.dir, "_done"), ".json")}
+    shards, rejected = layout.shard_files(), layout.rejected_files()
+    rel = {name: f"{stage}/shards/{url.rsplit('/', 1)[-1]}" for name, url in shards.items()}
     for name in sorted(set(shards) - set(markers)):
-        problems.append(f"{stage}/shards/{name}.parquet has no completion marker (an unfinished or foreign file)")
+        problems.append(f"{rel[name]} has no completion marker (an unfinished or foreign file)")
     seen: dict[str, str] = {}
     for name in sorted(markers):
         marker = json.loads(read_bytes(markers[name]))
         if name not in shards:
-            problems.append(f"{stage}/shards/{name}.parquet is missing but marked done")
+            problems.append(f"{stage}/shards/{name} is missing but marked done")
             continue
-        fs, path = filesystem(shards[name])
+        where = rel[name]
         try:
-            with fs.open(path, "rb") as f:
-                table = pq.read_table(f, columns=["id"])
-                f.seek(0)
-                schema = pq.read_schema(f)
+            problem = _schema_problem(shards[name], SCHEMA)
+            ids = _rows(shards[name])
         except Exception as e:
-            problems.append(f"{stage}/shards/{name}.parquet cannot be read: {type(e).__name__}: {e}")
+            problems.append(f"{where} cannot be read: {type(e).__name__}: {e}")
             continue
-        if not schema.equals(SCHEMA, check_metadata=False):
-            problems.append(f"{stage}/shards/{name}.parquet: schema differs from the document schema")
-        if "documents" in marker and table.num_rows != marker["documents"]:
-            problems.append(f"{stage}/shards/{name}.parquet: {table.num_rows} rows, its marker says {marker['documents']}")
-        for doc_id in table.column("id").to_pylist():
+        if problem:
+            problems.append(f"{where}: {problem}")
+        if "documents" in marker and len(ids) != marker["documents"]:
+            problems.append(f"{where}: {len(ids)} rows, its marker says {marker['documents']}")
+        for doc_id in ids:
             if doc_id in seen:
                 problems.append(f"{stage}: document {doc_id} is in both {seen[doc_id]} and {name}")
             seen[doc_id] = name
+        if "stats" in marker:
+            problems += conservation_problems(where, marker)
+        problems += _rejected_problems(stage, name, marker, rejected.get(name), len(ids))
     return len(markers), problems
+
+
+def _rejected_problems(stage: str, name: str, marker: dict[str, Any], url: str | None, kept: int) -> list[str]:
+    """A shard that kept its rejected documents: kept + rejected = read."""
+    if "rejected" not in marker:
+        return [f"{stage}/rejected/{url.rsplit('/', 1)[-1]} has no completion marker that counts it"] if url else []
+    if url is None:
+        return [f"{stage}/rejected/{name}: missing, but its marker counts {marker['rejected']} rejected documents"]
+    where = f"{stage}/rejected/{url.rsplit('/', 1)[-1]}"
+    try:
+        problem = _schema_problem(url, REJECTED_SCHEMA)
+        rows = len(_rows(url))
+    except Exception as e:
+        return [f"{where} cannot be read: {type(e).__name__}: {e}"]
+    problems = [f"{where}: {problem}"] if problem else []
+    if rows != marker["rejected"]:
+        problems.append(f"{where}: {rows} rows, its marker says {marker['rejected']}")
+    if "read" in marker and kept + rows != marker["read"]:
+        problems.append(f"{stage}/{name}: {kept} kept + {rows} rejected = {kept + rows} documents, but the shard read {marker['read']}: "
+                        f"{marker['read'] - kept - rows} vanished unaccounted")
+    return problems
 
 
 def verify_tokens(output: str) -> tuple[int, list[str]]:
@@ -99,8 +172,9 @@ def verify(output: str) -> tuple[dict[str, int], list[str]]:
     """Shards checked per stage, and every problem found."""
     checked: dict[str, int] = {}
     problems: list[str] = []
-    for stage in ("extract", "filter", "dedup"):
-        if list_files(join(output, stage, "_done"), ".json") or list_files(join(output, stage, "shards"), ".parquet"):
+    for stage in (s for s in STAGE_ORDER if STAGES[s].documents):
+        layout = StageLayout(output, stage)
+        if list_files(join(layout.dir, "_done"), ".json") or layout.shard_files():
             checked[stage], found = verify_documents(output, stage)
             problems += found
     if exists(join(output, "tokenize", "manifest.json")):

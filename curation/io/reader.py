@@ -1,4 +1,4 @@
-"""The first step of the extract stage: WARC records -> HTML documents.
+"""The first step of the extract stage: WARC (and ARC) records -> HTML documents.
 
 Only ``response`` records with an accepted HTTP status (``statuses``: 200 by default, or ``any``)
 and an HTML payload become documents; every other record is counted by reason (``request_record``,
@@ -61,12 +61,15 @@ class WarcReaderParams(StepParams):
 
 
 class WarcReader(ReaderStep):
-    """Read one WARC file into HTML documents."""
+    """Read one WARC or ARC file into HTML documents."""
 
     name = "warc_reader"
     Params = WarcReaderParams
-    suffixes = (".warc", ".warc.gz")
+    suffixes = (".warc", ".warc.gz", ".arc", ".arc.gz")
     splittable = True
+    html = True
+    crawl_listing = "warc.paths.gz"
+    record_type = "response"  # the records that become documents (dealt out in turn between parts)
 
     def preflight(self) -> None:
         if self.params.mime_fallback == "libmagic":
@@ -90,7 +93,7 @@ class WarcReader(ReaderStep):
             damaged += isinstance(item, WarcProblem)
             # responses are dealt out in turn (record types come in cycles: counting every record
             # would give one part all of them); other records by their index in the file
-            is_response = isinstance(item, WarcRecord) and item.type == "response"
+            is_response = isinstance(item, WarcRecord) and item.type == self.record_type
             slot = responses if is_response else records
             responses += is_response
             if slot % parts != part:
@@ -102,13 +105,15 @@ class WarcReader(ReaderStep):
                 stats.drop(Document(id=f"{path}@{item.offset}", text=item.detail, source=path), f"damaged:{item.reason}")
                 continue
             stats.chars_in += len(item.payload)  # bytes of the records read, for the funnel
+            if item.truncated:  # an ARC record cut off by the end of the file, read as far as it goes
+                stats.count("truncated_record_read")
             doc = self._document(item, path, stats)
             if doc is not None:
                 stats.docs_out += 1
                 stats.chars_out += len(doc.text)
                 yield doc
         if records and records == damaged:
-            raise InputError(f"{path}: no readable WARC record in this file ({dict(stats.dropped)})")
+            raise InputError(f"{path}: no readable WARC record in this file (neither WARC nor ARC; {dict(stats.dropped)})")
 
     def _document(self, record: WarcRecord, path: str, stats: StepStats) -> Document | None:
         p: WarcReaderParams = self.params

@@ -1,4 +1,4 @@
-"""A streaming WARC parser that survives damaged files.
+"""A streaming WARC (and ARC) parser that survives damaged files.
 
 Readers in the wild (warcio, fastwarc) stop at the first broken gzip member or bad header and lose
 the rest of the file. Here each problem becomes a ``WarcProblem`` naming the byte offset and a
@@ -13,6 +13,15 @@ reason, and parsing resumes at the next good record:
 
 Memory stays bounded: the file is read in chunks, and a record larger than ``max_record_bytes`` is
 skipped without being held.
+
+ARC files (Common Crawl's 2008-2012 crawls, older Internet Archive crawls; ``.arc``, ``.arc.gz``)
+are read by the same loop, told apart by their first line, and handed on as warcio's ``arc2warc``
+mode hands them: the ``filedesc://`` record as ``warcinfo``, every other record as a ``response``
+with ``WARC-Target-URI`` (spaces as ``%20``), ``WARC-IP-Address``, ``WARC-Date`` (ISO 8601) and
+``Content-Length``. ARC records have no id (a reader names them by file and byte offset) and no
+trailer, so a record whose ``Archive-length`` runs past the end of the file is read as far as it
+goes, as warcio does, and marked with the bytes it lacks (``WarcRecord.truncated``). The field
+order is ARC v1's unless the ``filedesc://`` record lists others (ARC v2).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 CHUNK = 1 << 20
@@ -29,6 +39,12 @@ MAX_HEADER_BYTES = 1 << 20
 # Members larger than this are streamed without waiting for their CRC (whole-file gzip).
 MEMBER_BUFFER_LIMIT = 64 << 20
 _NEXT_RECORD = re.compile(rb"(?:^|\n)(WARC/[01]\.\d+\r?\n)")
+# An ARC header line: URL IP-address Archive-date Content-type Archive-length (v1; v2 has more fields)
+_ARC_LINE = rb"[A-Za-z][A-Za-z0-9+.-]*:[^\n]* \S+ \d{8,} [^ \n]* -?\d+\r?\n"
+_NEXT_ARC = re.compile(rb"(?:^|\n)(" + _ARC_LINE + rb")")
+_ARC_HEADER = re.compile(_ARC_LINE)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+ARC_V1_FIELDS = ("url", "ip-address", "archive-date", "content-type", "archive-length")
 
 
 @dataclass(slots=True)
@@ -36,6 +52,7 @@ class WarcRecord:
     offset: int  # byte offset in the file (compressed) of the record's start (its gzip member)
     headers: dict[str, str]  # WARC headers, keys lower-cased
     payload: bytes  # the content block
+    truncated: int = 0  # ARC only: bytes of the record missing at the end of the file
 
     @property
     def type(self) -> str:
@@ -147,14 +164,53 @@ class _Decompressed:
         self._skip_to_next_member(start + 1)
 
 
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("latin-1")
+
+
+def arc_timestamp(value: str) -> str:
+    """An ARC 14-digit timestamp as ISO 8601 (longer ones cut to 14 digits, as warcio does); a
+    value that is not a date is passed on as it is."""
+    try:
+        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return value
+
+
+def parse_arc_header(line: bytes, fields: tuple[str, ...]) -> dict[str, str] | None:
+    """The fields of an ARC header line (split from the right, so a URL may hold spaces), or None
+    when the line is not one."""
+    text = _decode_line(line.rstrip(b"\r\n"))
+    parts = text.rsplit(" ", len(fields) - 1)
+    if len(parts) != len(fields) or not _SCHEME.match(parts[0]):
+        return None
+    return dict(zip(fields, parts))
+
+
+def _arc_warc_headers(arc: dict[str, str], length: int) -> dict[str, str]:
+    """An ARC record's header line as the WARC headers warcio's arc2warc gives it."""
+    url = arc.get("url", "")
+    date = arc_timestamp(arc.get("archive-date", ""))
+    if url.startswith("filedesc://"):
+        return {"warc-type": "warcinfo", "warc-filename": url[len("filedesc://"):], "warc-ip-address": arc.get("ip-address", ""),
+                "warc-date": date, "content-type": arc.get("content-type", ""), "content-length": str(length)}
+    return {"warc-type": "response", "warc-target-uri": url.replace(" ", "%20"), "warc-ip-address": arc.get("ip-address", ""),
+            "warc-date": date, "content-type": "application/http;msgtype=response", "content-length": str(length)}
+
+
 def iter_warc(raw: BinaryIO, gzipped: bool, max_record_bytes: int = 64 << 20) -> Iterator[WarcRecord | WarcProblem]:
-    """Parse a WARC stream into records, reporting each problem in place of the record it spoiled."""
+    """Parse a WARC (or ARC) stream into records, reporting each problem in place of the record it spoiled."""
     source = _Decompressed(raw, gzipped)
     blocks = source.blocks()
     buf = bytearray()
     # (position in buf, file offset) of each block still in buf, to map a record to its file offset.
     marks: list[tuple[int, int]] = []
     done = False
+    mode: str | None = None  # "warc" or "arc", from the first record read: where to resynchronise
+    arc_fields = ARC_V1_FIELDS
 
     def fill(n: int) -> bool:
         nonlocal done
@@ -191,6 +247,69 @@ def iter_warc(raw: BinaryIO, gzipped: bool, max_record_bytes: int = 64 << 20) ->
         while source.problems:
             yield source.problems.pop(0)
 
+    def next_header(start: int) -> int | None:
+        """Where the next record header begins at or after ``start`` (reading on as needed), or None."""
+        patterns = {"warc": (_NEXT_RECORD,), "arc": (_NEXT_ARC,)}.get(mode or "", (_NEXT_RECORD, _NEXT_ARC))
+        while True:
+            found = [m.start(1) for m in (p.search(buf, start) for p in patterns) if m is not None]
+            if found:
+                return min(found)
+            if not fill(len(buf) + CHUNK):
+                return None
+
+    def line_end() -> int:
+        """The end of the first line in buf (reading on up to MAX_HEADER_BYTES), or -1."""
+        while True:
+            nl = buf.find(b"\n")
+            if nl >= 0 or len(buf) > MAX_HEADER_BYTES or not fill(len(buf) + CHUNK):
+                return nl
+
+    def skip(n: int) -> None:
+        """Drop ``n`` bytes from the front, reading on as needed (a record too large to hold)."""
+        while n > 0:
+            if not fill(min(n, CHUNK)):
+                consume(len(buf))
+                return
+            k = min(n, len(buf))
+            consume(k)
+            n -= k
+
+    def arc_record(arc: dict[str, str], body: int, start_offset: int) -> Iterator[WarcRecord | WarcProblem]:
+        """The ARC record whose header line ends at ``body``."""
+        nonlocal arc_fields
+        try:
+            length = int(arc.get("archive-length", ""))
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            yield WarcProblem(start_offset, "bad_header", f"invalid Archive-length {arc.get('archive-length')!r}")
+            m = next_header(body - 1)
+            consume(m if m is not None else len(buf))
+            return
+        if length > max_record_bytes:
+            yield WarcProblem(start_offset, "record_too_large", f"{length} bytes > max_record_bytes={max_record_bytes}")
+            skip(body + length)
+            return
+        complete = fill(body + length + 1)  # and the newline after it
+        end = min(body + length, len(buf))
+        if complete and buf[end : end + 1] != b"\n" and not buf.startswith(b"WARC/", end) and not _ARC_HEADER.match(buf, end):
+            m = next_header(body - 1)
+            yield from drain_problems()
+            yield WarcProblem(start_offset, "wrong_content_length", f"Archive-length {length} does not end at a record boundary")
+            consume(m if m is not None else len(buf))
+            return
+        content = bytes(buf[body:end])
+        headers = _arc_warc_headers(arc, length)
+        if headers["warc-type"] == "warcinfo":  # the version and field-names lines count in its length, as warcio reads it
+            version, _, rest = content.partition(b"\n")
+            names, _, content = rest.partition(b"\n")
+            fields = tuple(_decode_line(names).strip().lower().split())
+            if "url" in fields and "archive-length" in fields:
+                arc_fields = fields  # ARC v2 lists more fields than v1's five
+        consume(end)
+        yield from drain_problems()
+        yield WarcRecord(start_offset, headers, content, body + length - end)
+
     while True:
         # skip the blank lines between records
         while True:
@@ -206,19 +325,25 @@ def iter_warc(raw: BinaryIO, gzipped: bool, max_record_bytes: int = 64 << 20) ->
             yield from drain_problems()
             return
         start_offset = offset_at(0)
+        fill(8)
+        if not buf.startswith(b"WARC/"):
+            nl = line_end()
+            arc = parse_arc_header(bytes(buf[:nl]), arc_fields) if nl >= 0 else None
+            if arc is None:
+                m = next_header(1)
+                yield WarcProblem(start_offset, "garbage", "bytes between records that are not a WARC or ARC header")
+                consume(m if m is not None else len(buf))
+                continue
+            mode = "arc"
+            yield from arc_record(arc, nl + 1, start_offset)
+            continue
+        mode = "warc"
         # header block
         end = -1
         while True:
             end = buf.find(b"\r\n\r\n")
             if end >= 0 or len(buf) > MAX_HEADER_BYTES or not fill(len(buf) + CHUNK):
                 break
-        if not buf.startswith(b"WARC/"):
-            m = _NEXT_RECORD.search(buf, 1)
-            while m is None and fill(len(buf) + CHUNK):
-                m = _NEXT_RECORD.search(buf, 1)
-            yield WarcProblem(start_offset, "garbage", "bytes between records that are not a WARC header")
-            consume(m.start(1) if m else len(buf))
-            continue
         if end < 0:
             yield WarcProblem(start_offset, "truncated_record", "file ends inside a record header")
             consume(len(buf))

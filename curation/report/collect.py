@@ -20,9 +20,10 @@ import numpy as np
 
 from curation.dedup.phases import Paths as DedupPaths
 from curation.errors import CurationError
-from curation.io.fs import exists, filesystem, read_bytes
+from curation.io.fs import exists, read_bytes
+from curation.io.shards import iter_tables
 from curation.layout import StageLayout, load_run_stats, read_run_info, read_token_manifest
-from curation.registry import step_class
+from curation.registry import STAGES, step_class
 from curation.stats import StageStats
 from curation.step import PipelineStep, Score
 from curation.summary import language_mix, to_json
@@ -169,24 +170,18 @@ def _spread(n: int) -> list[int]:
 
 
 def _iter_text_batches(shards: list[str], max_docs: int, columns: list[str]) -> Iterator[tuple[int, Any]]:
-    """Row groups of ``columns`` from ``shards`` (spread over the list) until ``max_docs`` rows."""
-    import pyarrow.parquet as pq
-
+    """Batches of ``columns`` from ``shards`` (spread over the list, either shard format) until ``max_docs`` rows."""
     read = 0
     for i in _spread(len(shards)):
         if read >= max_docs:
             return
-        fs, path = filesystem(shards[i])
-        with fs.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
-            for rg in range(pf.num_row_groups):
-                if read >= max_docs:
-                    break
-                table = pf.read_row_group(rg, columns=columns)
-                if read + table.num_rows > max_docs:
-                    table = table.slice(0, max_docs - read)
-                read += table.num_rows
-                yield i, table
+        for table in iter_tables(shards[i], columns):
+            if read >= max_docs:
+                break
+            if read + table.num_rows > max_docs:
+                table = table.slice(0, max_docs - read)
+            read += table.num_rows
+            yield i, table
 
 
 def length_histogram(layout: StageLayout, max_docs: int = LENGTH_SAMPLE_DOCS) -> dict[str, Any] | None:
@@ -229,7 +224,7 @@ def length_histogram(layout: StageLayout, max_docs: int = LENGTH_SAMPLE_DOCS) ->
 
 def document_stages(stats: dict[str, StageStats], output: str) -> list[StageLayout]:
     """The stages of the run that wrote document shards, in pipeline order."""
-    return [layout for layout in (StageLayout(output, s) for s in stats) if layout.shard_urls()]
+    return [layout for layout in (StageLayout(output, s) for s in stats if STAGES[s].documents) if layout.shard_urls()]
 
 
 def language_distribution(output: str, stats: dict[str, StageStats], max_docs: int = LANGUAGE_SAMPLE_DOCS) -> dict[str, Any] | None:

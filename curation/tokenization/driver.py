@@ -78,7 +78,8 @@ def run_tokenize(ctx: StageContext) -> StageResult:
     names = sorted(source.done_names())
     if not names:
         raise InputError(f"stage 'tokenize' reads {source.dir}, which has no finished shard: run the stage before it first")
-    inputs = {n: source.shard(n) for n in names}
+    files = source.shard_files()
+    inputs = {n: source.find_shard(n, files) for n in names}
     fp1 = phase1_fingerprint(params)
     p1 = _phase_markers(layout, "tokenize")
     fs, _ = filesystem(layout.dir)

@@ -25,6 +25,7 @@ import xxhash
 from curation.document import Document
 from curation.errors import CurationError, InputError
 from curation.io.fs import atomic_write, atomic_write_bytes, filesystem, with_retries
+from curation.io.shards import read_columns, shard_columns
 from curation.layout import StageLayout
 from curation.resources import TaskMeter
 from curation.stats import StepStats
@@ -77,8 +78,6 @@ def gather(tokens: np.ndarray, starts: np.ndarray, lengths: np.ndarray, order: n
 
 def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, layout: StageLayout) -> dict[str, Any]:
     """Phase 1 for one input shard: tokenize, split, sort by key, write intermediates and the marker."""
-    import pyarrow.parquet as pq
-
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # one task per core: no threads inside a task
     meter = TaskMeter()
     params = params_of(stage_steps)
@@ -93,50 +92,44 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     months: dict[str, dict[str, int]] = {s: {} for s in SPLITS}  # documents per month ("YYYY-MM") of each split
     eos = info.eos_id
 
-    fs, path = filesystem(input_url)
-    with fs.open(path, "rb") as f:
-        pf = pq.ParquetFile(f)
-        names = set(pf.schema_arrow.names)
-        if not {"id", "text"} <= names:
-            raise InputError(f"{input_url}: not a document shard (needs columns id and text; has {sorted(names)})")
-        cols = [c for c in ("id", "text", "url", "date", "language") if c in names]
-        for batch in pf.iter_batches(batch_size=params.batch_size, columns=cols):
-            ids = batch.column("id").to_pylist()
-            texts = [t or "" for t in batch.column("text").to_pylist()]
-            dates = batch.column("date").to_pylist() if "date" in cols else [None] * len(ids)
-            langs = batch.column("language").to_pylist() if "language" in cols else [None] * len(ids)
-            t0 = time.perf_counter()
-            encs = encode_fn(texts, add_special_tokens=False)
-            flat: dict[str, list[int]] = {s: [] for s in SPLITS}  # EOS doc EOS doc ... per split
-            for i, (doc_id, text, enc) in enumerate(zip(ids, texts, encs)):
-                st.docs_in += 1
-                st.chars_in += len(text)
-                toks = enc.ids
-                if not toks:
-                    url = batch.column("url")[i].as_py() if "url" in cols else ""
-                    st.drop(Document(id=doc_id, text=text, url=url or "", date=dates[i] or ""), "empty")
-                    continue
-                raw = doc_id.encode("utf-8", "surrogatepass")
-                split = "val" if xxhash.xxh64_intdigest(raw, VAL_SEED) < threshold else "train"
-                acc = per_split[split]
-                acc["keys"].append(xxhash.xxh64_intdigest(raw, params.seed))
-                acc["ntok"].append(len(toks) + 1)
-                acc["nchars"].append(len(text))
-                out = flat[split]
-                out.append(eos)
-                out.extend(toks)
-                if dates[i]:
-                    acc["dates"].append(dates[i])
-                    month = dates[i][:7]  # ISO 8601 (WARC-Date): "YYYY-MM"
-                    months[split][month] = months[split].get(month, 0) + 1
-                if langs[i]:
-                    counts = by_language[split].setdefault(langs[i], {"documents": 0, "tokens": 0})
-                    counts["documents"] += 1
-                    counts["tokens"] += len(toks) + 1
-            for split, out in flat.items():
-                if out:
-                    per_split[split]["tokens"].append(np.array(out, dtype=dtype))
-            st.seconds += time.perf_counter() - t0
+    names = shard_columns(input_url)
+    if not {"id", "text"} <= names:
+        raise InputError(f"{input_url}: not a document shard (needs columns id and text; has {sorted(names)})")
+    for batch in read_columns(input_url, ["id", "text", "url", "date", "language"], params.batch_size):
+        texts = [t or "" for t in batch["text"]]
+        ids = batch["id"]
+        dates, langs, urls = batch["date"], batch["language"], batch["url"]
+        t0 = time.perf_counter()
+        encs = encode_fn(texts, add_special_tokens=False)
+        flat: dict[str, list[int]] = {s: [] for s in SPLITS}  # EOS doc EOS doc ... per split
+        for i, (doc_id, text, enc) in enumerate(zip(ids, texts, encs)):
+            st.docs_in += 1
+            st.chars_in += len(text)
+            toks = enc.ids
+            if not toks:
+                st.drop(Document(id=doc_id, text=text, url=urls[i] or "", date=dates[i] or ""), "empty")
+                continue
+            raw = doc_id.encode("utf-8", "surrogatepass")
+            split = "val" if xxhash.xxh64_intdigest(raw, VAL_SEED) < threshold else "train"
+            acc = per_split[split]
+            acc["keys"].append(xxhash.xxh64_intdigest(raw, params.seed))
+            acc["ntok"].append(len(toks) + 1)
+            acc["nchars"].append(len(text))
+            out = flat[split]
+            out.append(eos)
+            out.extend(toks)
+            if dates[i]:
+                acc["dates"].append(dates[i])
+                month = dates[i][:7]  # ISO 8601 (WARC-Date): "YYYY-MM"
+                months[split][month] = months[split].get(month, 0) + 1
+            if langs[i]:
+                counts = by_language[split].setdefault(langs[i], {"documents": 0, "tokens": 0})
+                counts["documents"] += 1
+                counts["tokens"] += len(toks) + 1
+        for split, out in flat.items():
+            if out:
+                per_split[split]["tokens"].append(np.array(out, dtype=dtype))
+        st.seconds += time.perf_counter() - t0
     splits_info: dict[str, Any] = {}
     for split, acc in per_split.items():
         n = len(acc["keys"])
