@@ -58,7 +58,7 @@ def _extract_real_texts(work: Path, workers: int) -> list[str]:
     if warcs:
         from curation.config import load_pipeline
         from curation.execution import run_pipeline
-        from curation.io.parquet import read_documents
+        from curation.io.shards import read_documents
 
         out = work / "extract_run"
         pipeline = work / "extract.yaml"
@@ -94,7 +94,7 @@ def _generated_paragraphs(n: int, rng: random.Random) -> list[str]:
 def build_corpus(work: Path, target_tokens: int, n_shards: int, workers: int) -> dict[str, Any]:
     """Input shards of a fake previous stage (OUTPUT/extract) holding about ``target_tokens`` tokens."""
     from curation.document import Document
-    from curation.io.parquet import write_documents
+    from curation.io.shards import write_documents
     from curation.stats import StageStats, StepStats
 
     rng = random.Random(SEED)

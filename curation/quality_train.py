@@ -114,7 +114,7 @@ def read_texts(spec: str) -> Iterator[str]:
     files = _parquet_files(spec)
     if not files:
         raise InputError(f"quality training input {spec!r}: no .parquet shards found")
-    from curation.io.parquet import read_documents
+    from curation.io.shards import read_documents
 
     for path in files:
         for doc in read_documents(path):

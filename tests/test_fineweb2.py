@@ -375,7 +375,7 @@ def test_minhash_by_language_never_joins_two_languages(ray_session, tmp_path):
         )
         (result,) = run_pipeline(load_pipeline(path), None, str(out), stages=["dedup"], progress=False)
         assert not result.shards_failed
-        from curation.io.parquet import read_documents
+        from curation.io.shards import read_documents
 
         results[by_language] = {d.id: d.metadata for f in sorted(glob.glob(f"{out}/dedup/shards/*.parquet")) for d in read_documents(f)}
     assert set(results[False]) == {"<fr1>", "<un>"}  # the German copy joins the French cluster
@@ -404,7 +404,7 @@ def test_fineweb2_pipeline_file_loads():
 def sample_fineweb2_run(sample, ray_session, tmp_path_factory):
     from curation.config import load_pipeline
     from curation.execution import run_pipeline
-    from curation.io.parquet import read_documents
+    from curation.io.shards import read_documents
 
     folder, manifest = sample
     out = tmp_path_factory.mktemp("fineweb2_run")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from curation.document import Document
 from curation.errors import CurationError
-from curation.io.parquet import write_documents
+from curation.io.shards import write_documents
 from curation.quality_train import main, train_quality
 from curation.resources import LOADS
 from curation.sample import english_article

@@ -21,7 +21,7 @@ from curation.config import stage_from_dict
 from curation.document import Document
 from curation.errors import CurationError
 from curation.io.fs import atomic_write_bytes
-from curation.io.parquet import write_documents
+from curation.io.shards import write_documents
 from curation.layout import StageLayout, load_run_stats, write_run_info
 from curation.registry import step_class
 from curation.report import collect, nice_ticks, thresholds_for, write_report

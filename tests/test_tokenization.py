@@ -18,7 +18,7 @@ from curation.config import load_pipeline
 from curation.document import Document
 from curation.errors import ConfigError
 from curation.execution import run_pipeline
-from curation.io.parquet import write_documents
+from curation.io.shards import write_documents
 from curation.stats import StageStats, StepStats
 from curation.layout import load_run_stats
 from curation.tokenization.export import export_bin, read_bin

@@ -20,7 +20,7 @@ import numpy as np
 
 from curation.document import Document
 from curation.io.fs import atomic_write_bytes, join
-from curation.io.parquet import write_documents
+from curation.io.shards import write_documents
 from curation.stats import StageStats, StepStats
 
 SYLLABLES = ["ka", "to", "ri", "mu", "sen", "lo", "pa", "ne", "vi", "da", "qu", "ex", "or", "an", "th", "el", "im", "bra", "cos", "lu"]
