@@ -434,16 +434,23 @@ def test_sample_foreign_pages_pass_fineweb2_language_id(sample_fineweb2_run):
 @pytest.mark.ray
 @pytest.mark.slow
 def test_sample_foreign_pages_are_kept_by_fineweb2(sample_fineweb2_run, capsys):
-    """Every foreign page of the sample passes FineWeb-2's filters in its own language, and ``curation stats``
+    """Every foreign page of the sample passes FineWeb-2's filters in its own language (ours and datatrove's), and ``curation stats``
     shows each language's funnel: 8 identified, 8 kept, nothing dropped (English is dropped as no_language_config)."""
     from curation.cli import main
     from curation.layout import load_run_stats
     from curation.summary import language_funnel
 
-    _, kept, foreign, out = sample_fineweb2_run
+    extracted, kept, foreign, out = sample_fineweb2_run
     missing = [(r["lang"], r["url"]) for r in foreign if r["url"] not in kept]
     assert missing == []
     assert all(kept[r["url"]].metadata["language"] == EXPECTED_CODES[r["lang"]] for r in foreign)
+    with warnings.catch_warnings():  # datatrove configured as FineWeb-2 keeps them too
+        warnings.simplefilter("ignore")
+        for r in foreign:
+            text = extracted[r["url"]].text
+            code, _, keep = R.reference_language(text)
+            assert (code, keep) == (EXPECTED_CODES[r["lang"]], True), r["url"]
+            assert R.reference_outcome(text, code) == dict.fromkeys(R.FILTERS, (True, None)), r["url"]
     planted = Counter(EXPECTED_CODES[r["lang"]] for r in foreign)
     assert sorted(planted.values()) == [8] * 8
 
