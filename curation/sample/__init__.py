@@ -30,7 +30,8 @@ near_duplicate            a good article with a few words or one or two sentence
                           edited, on a sister site (5-gram Jaccard >= 0.86)        jaccard)
 similar_article           a good article half rewritten or followed up             kept (+ similar_to, jaccard)
                           (5-gram Jaccard 0.3-0.6: not a near duplicate)
-foreign_article           de/fr/es/it/pt/ru/zh/ja prose                            language
+foreign_article           de/fr/es/it/pt/ru/zh/ja local news (FineWeb-2's filters  language
+                          keep every one, in its language)
 spam                      keyword-stuffed commerce pages                           quality/gopher_repetition
 boilerplate_only          login pages, soft 404s, tag listings, no article         extraction or quality/...
 short_page                an English article of one or two sentences               quality/gopher_quality
