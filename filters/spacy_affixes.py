@@ -171,24 +171,20 @@ class _RegexChars:
     the anchor may match anywhere, so every character of the string is checked against their first characters.
     """
 
-    def __init__(self, pattern: re.Pattern | None, edge: str | None):
-        self.usable = pattern is not None
+    def __init__(self, pattern: re.Pattern | None, edge: str | None, absent: bool = False):
+        self.usable = pattern is not None or absent  # absent: the tokenizer has no such regex (it never matches)
         self.groups: list[tuple[_CharClass, _CharClass | None]] = []  # (edge characters, lookbehind characters)
         self.floating = _Never
-        self.nullable = True
         if pattern is None:
             return
         flags = pattern.flags
         anchored: dict[str | None, list[str] | None] = {}  # lookbehind class (None: none) -> edge classes
         floating: list[str] | None = []
-        nullable = False
         begin = (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
         end = (_c.AT_END, _c.AT_END_STRING)
         multiline = flags & re.MULTILINE
         for alt in _alternatives(pattern):
             alt = list(alt)
-            _, n = _edge_chars(alt, False)
-            nullable = nullable or n
             if edge == "start" and not multiline and alt and alt[0][0] is _c.AT and alt[0][1] in begin:
                 found, _ = _edge_chars(alt[1:], False)
                 needs = None
@@ -196,17 +192,21 @@ class _RegexChars:
                 found, _ = _edge_chars(alt[:-1], True)
                 needs = _lookbehind_chars(alt[0])
             else:
-                found, _ = _edge_chars(alt, False)
+                found, can_be_empty = _edge_chars(alt, False)
+                if can_be_empty and found is not ANY:
+                    # an empty match splits an infix too, and still needs its lookarounds: one of their
+                    # characters is in the string
+                    needed = _lookaround_chars(alt)
+                    found = ANY if needed is ANY else found + needed
                 floating = ANY if found is ANY or floating is ANY else floating + found
                 continue
             before = anchored.get(needs, [])
             anchored[needs] = ANY if found is ANY or before is ANY else before + found
-        self.nullable = nullable
         self.groups = [(_CharClass(found, flags), None if needs is None else _CharClass([needs], flags)) for needs, found in anchored.items()]
         self.floating = _CharClass(floating, flags) if floating is ANY or floating else _Never
 
     def cannot_match(self, s: str, edge_char: str) -> bool:
-        """True only when no non-empty match of the regex in ``s`` is possible (``edge_char``: ``s``'s
+        """True only when no match of the regex in ``s`` is possible (empty ones: only for unanchored alternatives) (``edge_char``: ``s``'s
         first or last character, the one an anchored match would consume)."""
         if not self.usable:
             return False
@@ -214,6 +214,27 @@ class _RegexChars:
             if not found.allows(edge_char) and (needs is None or not needs.allows_all(s)):
                 return False
         return self.floating.allows_all(s)
+
+    def edge_ok(self, ch: str) -> bool:
+        """No anchored match can consume ``ch`` at the string's edge (whatever the rest of the string)."""
+        return self.usable and all(found.allows(ch) for found, _ in self.groups)
+
+    def body_ok(self, ch: str) -> bool:
+        """No unanchored match can start with ``ch``."""
+        return self.usable and self.floating.allows(ch)
+
+
+def _lookaround_chars(alt) -> list[str] | None:
+    """Characters one of which any match of the alternative ``alt`` needs in the string, from a positive
+    lookaround at its top level: the last character of a lookbehind's match, the first of a lookahead's.
+    ANY when it has none that is understood."""
+    for op, av in alt:
+        if op is _c.ASSERT:
+            direction, sub = av
+            found, can_be_empty = _edge_chars(sub, direction == -1)
+            if found is not ANY and found and not can_be_empty:
+                return found
+    return ANY
 
 
 def _lookbehind_chars(node) -> str | None:
@@ -242,11 +263,27 @@ class AffixTokenizer:
         self.prefix_search = tokenizer.prefix_search
         self.suffix_search = tokenizer.suffix_search
         self.infix_finditer = tokenizer.infix_finditer
-        self.prefix_chars = _RegexChars(_pattern_of(self.prefix_search), "start")
-        self.suffix_chars = _RegexChars(_pattern_of(self.suffix_search), "end")
-        infix = _RegexChars(_pattern_of(self.infix_finditer), None)
-        # an infix regex that can match the empty string splits without consuming: always ask it
-        self.infix_chars = infix if not infix.nullable else _RegexChars(None, None)
+        self.prefix_chars = _RegexChars(_pattern_of(self.prefix_search), "start", absent=self.prefix_search is None)
+        self.suffix_chars = _RegexChars(_pattern_of(self.suffix_search), "end", absent=self.suffix_search is None)
+        self.infix_chars = _RegexChars(_pattern_of(self.infix_finditer), None, absent=self.infix_finditer is None)
+        # Characters sorted once each: a chunk starting with a head_ok one, ending with a tail_ok one and
+        # made of body_ok ones meets no affix rule and is one token (unless it is a special case).
+        self.known: set[str] = set()
+        self.head_ok: set[str] = set()
+        self.tail_ok: set[str] = set()
+        self.body_ok: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _learn(self, chunk: str) -> None:
+        with self._lock:
+            for ch in set(chunk) - self.known:
+                if self.prefix_chars.edge_ok(ch):
+                    self.head_ok.add(ch)
+                if self.suffix_chars.edge_ok(ch):
+                    self.tail_ok.add(ch)
+                if self.prefix_chars.body_ok(ch) and self.suffix_chars.body_ok(ch) and self.infix_chars.body_ok(ch):
+                    self.body_ok.add(ch)
+                self.known.add(ch)
 
     # Tokenizer.find_prefix / find_suffix / find_infix, skipping the regex where it cannot match
 
@@ -273,6 +310,10 @@ class AffixTokenizer:
         rules = self.rules
         if chunk in rules:
             return None
+        if not self.known.issuperset(chunk):
+            self._learn(chunk)
+        if chunk[0] in self.head_ok and chunk[-1] in self.tail_ok and self.body_ok.issuperset(chunk):
+            return (chunk,)
         token_match = self.token_match
         string = chunk
         prefixes: list[str] = []

@@ -427,13 +427,14 @@ class SpacyWords:
             if len(sp.effectful_automaton):
                 for end, _ in sp.effectful_automaton.iter(joined):
                     candidates.add(bisect.bisect_right(starts, end) - 1)
-            # The others get spaCy's affix rules without spaCy (exact, see filters/spacy_affixes.py) unless a
-            # special case applies: no matcher pattern can change their tokens.
+            # Every chunk gets spaCy's affix rules without spaCy (exact, see filters/spacy_affixes.py) unless a
+            # special case applies. Those are the tokens the matcher sees; it changes them only where they
+            # hold an effectful pattern (possible only in a candidate): such chunks go to spaCy too.
             rest = []
             affix_tokens = sp.affixes.tokens
             for i, chunk in enumerate(missing):
-                toks = None if i in candidates else affix_tokens(chunk)
-                if toks is None:
+                toks = affix_tokens(chunk)
+                if toks is None or (i in candidates and sp.has_effectful_match(toks)):
                     rest.append(chunk)
                     continue
                 if len(toks) == 1:
