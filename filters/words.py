@@ -33,6 +33,10 @@ holds for any spaCy language whose tokenizer is spaCy's rule-based ``Tokenizer``
 FineWeb-2 assignment uses but ``zh``, ``ja`` and ``vi``): only the rules differ, and they are read
 from the pipeline. The plain-word shortcut (``_plain_tokens``: no spaCy call for a word with one
 English punctuation mark) was checked for English's rules only, so other languages do without it.
+Every language's new chunks are first given to ``filters.spacy_affixes.AffixTokenizer`` (spaCy's affix loop in
+Python, on the pipeline's own regexes): it answers for any chunk no special case touches, and the chunks it
+answers for are spaCy's only when the matcher cannot change them (no effectful pattern among their tokens);
+the others are tokenized by spaCy as before.
 
 Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
 spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).

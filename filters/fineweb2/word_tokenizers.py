@@ -11,7 +11,8 @@ tokenizer from its table ``assets/tokenizer_assignment.csv`` (``load_word_tokeni
   ``ThaiTokenizer`` (pythainlp), ``KiwiTokenizer`` (kiwipiepy, Korean), ``IndicNLPTokenizer`` (indic-nlp-library),
   ``BurmeseTokenizer`` (pyidaungsu), ``KhmerTokenizer`` (khmer-nltk), ``LaoTokenizer`` (laonlp): datatrove's
   own class, built once per process per tokenizer (not per language code), on packages whose models ship in
-  their wheels (the ``multilingual`` extra);
+  their wheels (the ``multilingual`` extra); Chinese calls jieba as spaCy does, block by block with a cache
+  (``JiebaSplitter``: the same words, without spaCy's Doc);
 - ``StanzaTokenizer`` (98 codes) and ``TibetanTokenizer`` (botok; 3 codes) download their models on first use,
   which a run may never do: those codes fall back to the whitespace tokenizer (spaCy ``xx``), and
   ``assignment(code).fallback`` says why. Their decisions are FineWeb-2's thresholds on different words.
