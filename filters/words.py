@@ -33,6 +33,10 @@ holds for any spaCy language whose tokenizer is spaCy's rule-based ``Tokenizer``
 FineWeb-2 assignment uses but ``zh``, ``ja`` and ``vi``): only the rules differ, and they are read
 from the pipeline. The plain-word shortcut (``_plain_tokens``: no spaCy call for a word with one
 English punctuation mark) was checked for English's rules only, so other languages do without it.
+Every language's new chunks are first given to ``filters.spacy_affixes.AffixTokenizer`` (spaCy's affix loop in
+Python, on the pipeline's own regexes): it answers for any chunk no special case touches, and the chunks it
+answers for are spaCy's only when the matcher cannot change them (no effectful pattern among their tokens);
+the others are tokenized by spaCy as before.
 
 Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
 spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).
@@ -48,6 +52,8 @@ import functools
 import re
 import threading
 from itertools import chain, compress, islice
+
+from filters.spacy_affixes import AffixTokenizer
 
 # The chunk cache of a language is cleared when it grows past either bound (~300 bytes a chunk:
 # ~75 MB), and every language's when all of them together hold more than MAX_TOTAL_CACHED_CHARS.
@@ -147,6 +153,8 @@ class _Spacy:
         # letters or digits alone.
         self.plain_words = lang == "en" and all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
         self.rules = frozenset(rules)
+        # spaCy's affix rules in Python, for chunks no special case touches (filters/spacy_affixes.py)
+        self.affixes = AffixTokenizer(self.tokenizer, self.rules)
         # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
         sentencizer = self.nlp.get_pipe("sentencizer")
         self.punct_chars = frozenset(sentencizer.punct_chars)
@@ -389,7 +397,7 @@ class SpacyWords:
         self.kind: dict[str, int] = {}  # word -> its kind for the sentencizer
         self.recent: dict[str, list[str]] = {}  # the last few texts' words (the filters of a stage share them)
         self.cached_chars = 0
-        self.counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "cache_clears": 0}
+        self.counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "chunks_without_spacy": 0, "cache_clears": 0}
 
     @property
     def sp(self) -> _Spacy:
@@ -423,6 +431,34 @@ class SpacyWords:
             if len(sp.effectful_automaton):
                 for end, _ in sp.effectful_automaton.iter(joined):
                     candidates.add(bisect.bisect_right(starts, end) - 1)
+            # Every chunk gets spaCy's affix rules without spaCy (exact, see filters/spacy_affixes.py) unless a
+            # special case applies. Those are the tokens the matcher sees; it changes them only where they
+            # hold an effectful pattern (possible only in a candidate): such chunks go to spaCy too.
+            rest = []
+            affix_tokens = sp.affixes.tokens
+            for i, chunk in enumerate(missing):
+                toks = affix_tokens(chunk)
+                if toks is None or (i in candidates and sp.has_effectful_match(toks)):
+                    rest.append(chunk)
+                    continue
+                if len(toks) == 1:
+                    toks = (chunk,)  # share the string
+                tok[chunk] = toks
+                added += len(chunk)
+                if toks[0] in sp.pair_right:
+                    first[chunk] = toks[0]
+                if toks[-1] in sp.pair_left:
+                    last[chunk] = toks[-1]
+            if len(rest) < len(missing):
+                self.counters["chunks_without_spacy"] += len(missing) - len(rest)
+                missing = rest
+                joined = "\n".join(missing)
+                starts = _starts(missing)
+                candidates = set()
+                if len(sp.effectful_automaton):
+                    for end, _ in sp.effectful_automaton.iter(joined):
+                        candidates.add(bisect.bisect_right(starts, end) - 1)
+        if missing:
             pre: dict[int, list[str]] = {}
             with sp.fast.vocab.memory_zone():
                 final = _group(sp.tokenizer(joined), joined, starts)

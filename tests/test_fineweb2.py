@@ -224,6 +224,33 @@ def test_tokenizer_equals_datatrove_on_every_script(used, shared_data):
             assert wt.words(text, code) == _datatrove_words(text, code), (code, script)
 
 
+def _jieba_texts(rng) -> list[str]:
+    """Random texts mixing Han, Latin, digits, jieba's block characters (+#&._%-), punctuation and every kind of space."""
+    pool = list("中华人民共和国成立于年我们爱北京天安门第一条人人生而自由尊严权利一律平等") + list("abcXYZ019+#&._%-") + list(
+        "，。：；！？…—「」()[]'\"/\u200b\x1c") + [" ", "  ", "\n", "\r\n", "\t", "\u3000", "\xa0"]
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(0, 120))) for _ in range(400)]
+
+
+@pytest.mark.real_data
+def test_jieba_blocks_equal_datatrove(shared_data):
+    """The jieba splitter (block cache, no spaCy Doc) gives datatrove's SpaCyTokenizer("zh") words: on the real
+    texts checked with jieba, on random mixed texts, and again from the cache."""
+    import random
+
+    code = next(c for c in language_codes() if wt.assignment(c).used == "jieba")
+    split = wt.splitter(code)
+    assert isinstance(split, wt.JiebaSplitter)
+    real = sorted({c.text for c in R.cases(R.multilingual_samples()) if wt.assignment(c.code).used == "jieba"})
+    assert real
+    texts = real + _jieba_texts(random.Random(14)) + HOSTILE
+    for _ in range(2):  # the second time every block comes from the cache
+        split._recent.clear()
+        for text in texts:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                assert split.words(text) == _datatrove_words(text, code), text[:60]
+
+
 def test_each_tokenizer_loads_once_per_process():
     wt.splitter.cache_clear()
     a, b = wt.splitter("fra_Latn"), wt.splitter("fra_Latn")

@@ -11,7 +11,8 @@ tokenizer from its table ``assets/tokenizer_assignment.csv`` (``load_word_tokeni
   ``ThaiTokenizer`` (pythainlp), ``KiwiTokenizer`` (kiwipiepy, Korean), ``IndicNLPTokenizer`` (indic-nlp-library),
   ``BurmeseTokenizer`` (pyidaungsu), ``KhmerTokenizer`` (khmer-nltk), ``LaoTokenizer`` (laonlp): datatrove's
   own class, built once per process per tokenizer (not per language code), on packages whose models ship in
-  their wheels (the ``multilingual`` extra);
+  their wheels (the ``multilingual`` extra); Chinese calls jieba as spaCy does, block by block with a cache
+  (``JiebaSplitter``: the same words, without spaCy's Doc);
 - ``StanzaTokenizer`` (98 codes) and ``TibetanTokenizer`` (botok; 3 codes) download their models on first use,
   which a run may never do: those codes fall back to the whitespace tokenizer (spaCy ``xx``), and
   ``assignment(code).fallback`` says why. Their decisions are FineWeb-2's thresholds on different words.
@@ -180,6 +181,56 @@ class LibrarySplitter(Splitter):
         return result
 
 
+class JiebaSplitter(LibrarySplitter):
+    """datatrove's ``SpaCyTokenizer("zh")`` words (spaCy's Chinese pipeline, jieba segmenter), without spaCy's Doc,
+    with a per-process cache of jieba's blocks.
+
+    spaCy's ``ChineseTokenizer`` takes jieba's non-empty pieces (``jieba.cut(text, cut_all=False)``), aligns them
+    with the text (whitespace between them becomes whitespace tokens) and datatrove keeps the stripped non-empty
+    token texts: jieba's pieces, stripped, without the blank ones. ``jieba.cut`` splits the text with its regex
+    ``re_han_default`` into blocks and segments each block alone (dictionary graph plus HMM for a Han block,
+    character by character otherwise), so a block's pieces do not depend on the rest of the text: they are
+    cached by block. Texts containing "IS_ALPHA" go to datatrove's own tokenizer (see ``filters.words._datatrove``).
+    """
+
+    MAX_CACHED_BLOCKS = 200_000
+
+    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
+        super().__init__(tokenizer_factory, name)
+        self._blocks: dict[str, tuple[str, ...]] = {}
+
+    def _jieba(self):
+        spacy_tokenizer = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds: jieba must be its segmenter
+        segmenter = getattr(spacy_tokenizer, "segmenter", None)
+        if getattr(segmenter, "value", segmenter) != "jieba":
+            raise CurationError(f"spaCy's Chinese pipeline does not segment with jieba ({spacy_tokenizer.segmenter!r})")
+        return spacy_tokenizer.jieba_seg
+
+    def words(self, text: str) -> list[str]:
+        found = self._recent.get(text)
+        if found is not None:
+            return found
+        if "IS_ALPHA" in text:
+            return super().words(text)
+        with self._lock:
+            seg = self._jieba()
+            blocks = self._blocks
+            if len(blocks) > self.MAX_CACHED_BLOCKS:
+                blocks.clear()
+            result: list[str] = []
+            for block in seg.re_han_default.split(text):
+                if not block:
+                    continue
+                pieces = blocks.get(block)
+                if pieces is None:
+                    pieces = blocks[block] = tuple(p.strip() for p in seg.cut(block, cut_all=False) if p and p.strip())
+                result.extend(pieces)
+        if len(self._recent) >= RECENT_TEXTS:
+            del self._recent[next(iter(self._recent))]
+        self._recent[text] = result
+        return result
+
+
 @functools.cache
 def _whitespace_tokenizer():
     """The key datatrove is given for texts with "IS_ALPHA" in fallback languages: its WhitespaceTokenizer."""
@@ -209,7 +260,10 @@ def splitter(code: str) -> Splitter:
     if a.used.startswith("spacy:"):
         lang = a.used.split(":", 1)[1]
         return SpacySplitter(lang, _whitespace_tokenizer() if a.fallback else code)
-    return LibrarySplitter(functools.partial(_datatrove_tokenizer, a.datatrove, a.argument), a.used)
+    factory = functools.partial(_datatrove_tokenizer, a.datatrove, a.argument)
+    if a.used == "jieba":
+        return JiebaSplitter(factory, a.used)
+    return LibrarySplitter(factory, a.used)
 
 
 def words(text: str, code: str) -> list[str]:

@@ -1,0 +1,376 @@
+"""spaCy's affix tokenization of one chunk, in Python, without spaCy's per-token costs: exact, or no answer.
+
+spaCy's rule-based ``Tokenizer`` splits a whitespace-free chunk with ``_split_affixes`` and
+``_attach_tokens`` (spaCy 3.8, ``tokenizer.pyx``): strip prefixes and suffixes in a loop (stopping at
+``token_match`` or a special case), then split what is left at its infixes. ``AffixTokenizer.tokens``
+is that code, line for line, calling the pipeline's own ``prefix_search``, ``suffix_search``,
+``infix_finditer``, ``token_match`` and ``url_match``. It gives no answer (``None``) wherever a special
+case (``tokenizer.rules``) would be looked up with success: those, and the matcher that applies
+special cases across tokens, stay spaCy's (``filters.words`` sends such chunks to spaCy).
+
+What makes it fast is that most regex calls are skipped where their answer is known: the three
+regexes are big alternations (~2.5 µs a call for the suffixes, which are searched at every
+position), yet a chunk whose first character cannot start a prefix match, whose last character
+cannot end a suffix match and none of whose characters can start an infix match meets none of them.
+Which characters can do so is read from each regex's parse tree (``_edge_chars``: the characters a
+match can consume first, or last), conservatively: any construct the analysis does not know
+(backreferences, local flags, ``.``) counts as "any character", and then the real regex is called.
+A character's class is worked out once per process (``_CharClass``), so the check is a set lookup.
+
+tests/test_spacy_affixes.py compares it with spaCy's own tokenizer on every chunk of the real texts in
+every spaCy language FineWeb-2 uses and on random chunks made of every character those regexes name.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+try:  # the stdlib's regex parser (Python 3.11+: re._parser; before: sre_parse)
+    from re import _constants as _c
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+ANY = None  # "any character" in the character sets below
+
+_CATEGORIES = {
+    _c.CATEGORY_DIGIT: r"\d",
+    _c.CATEGORY_NOT_DIGIT: r"\D",
+    _c.CATEGORY_SPACE: r"\s",
+    _c.CATEGORY_NOT_SPACE: r"\S",
+    _c.CATEGORY_WORD: r"\w",
+    _c.CATEGORY_NOT_WORD: r"\W",
+}
+_ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
+_REPEATS = tuple(op for op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)) if op is not None)
+_ATOMIC = getattr(_c, "ATOMIC_GROUP", None)
+
+
+def _char(v: int) -> str:
+    return "\\U%08X" % v
+
+
+def _class_text(items) -> str | None:
+    """A parsed character class (``IN``'s items) back as regex text; None for an item not known here."""
+    parts = []
+    for op, av in items:
+        if op is _c.NEGATE:
+            parts.insert(0, "^")
+        elif op is _c.LITERAL:
+            parts.append(_char(av))
+        elif op is _c.RANGE:
+            parts.append(f"{_char(av[0])}-{_char(av[1])}")
+        elif op is _c.CATEGORY and av in _CATEGORIES:
+            parts.append(_CATEGORIES[av])
+        else:
+            return None
+    return "[" + "".join(parts) + "]"
+
+
+def _edge_chars(seq, last: bool) -> tuple[list[str] | None, bool]:
+    """(character classes, as regex text, of the first (``last``: the last) character a non-empty match
+    of the parsed sequence ``seq`` consumes, or ANY; whether it can match the empty string)."""
+    classes: list[str] = []
+    for op, av in reversed(list(seq)) if last else seq:
+        if op in _ZERO_WIDTH:  # anchors and lookarounds consume nothing
+            continue
+        if op is _c.LITERAL:
+            found, nullable = [_char(av)], False
+        elif op is _c.IN:
+            text = _class_text(av)
+            found, nullable = ([text] if text else ANY), False
+        elif op is _c.BRANCH:
+            found, nullable = [], False
+            for alt in av[1]:
+                f, n = _edge_chars(alt, last)
+                if f is ANY:
+                    return ANY, True
+                found += f
+                nullable = nullable or n
+        elif op is _c.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                return ANY, True
+            found, nullable = _edge_chars(sub, last)
+        elif op in _REPEATS:
+            lo, _hi, sub = av
+            found, nullable = _edge_chars(sub, last)
+            nullable = nullable or lo == 0
+        elif _ATOMIC is not None and op is _ATOMIC:
+            found, nullable = _edge_chars(av, last)
+        else:  # ANY ("."), NOT_LITERAL, backreferences, conditionals, ...: not analysed
+            return ANY, True
+        if found is ANY:
+            return ANY, True
+        classes += found
+        if not nullable:
+            return classes, False
+    return classes, True
+
+
+def _alternatives(pattern: re.Pattern):
+    parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
+    data = list(parsed)
+    if len(data) == 1 and data[0][0] is _c.BRANCH:
+        return list(data[0][1][1])
+    return [data]
+
+
+class _CharClass:
+    """Characters that can (``bad``) or cannot (``ok``) be an edge of a match, found once per character."""
+
+    def __init__(self, classes: list[str] | None, flags: int):
+        self.anything = classes is ANY
+        self.regex = None if self.anything or not classes else re.compile("|".join(classes), flags)
+        self.ok: set[str] = set()
+        self.bad: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _learn(self, chars) -> None:
+        with self._lock:
+            for ch in set(chars) - self.ok - self.bad:
+                (self.bad if self.regex is not None and self.regex.fullmatch(ch) else self.ok).add(ch)
+
+    def allows(self, ch: str) -> bool:
+        """``ch`` can never be the edge character of a match."""
+        if ch in self.ok:
+            return True
+        if self.anything or ch in self.bad:
+            return False
+        self._learn(ch)
+        return ch in self.ok
+
+    def allows_all(self, s: str) -> bool:
+        """No character of ``s`` can be the edge character of a match."""
+        if self.ok.issuperset(s):
+            return True
+        if self.anything:
+            return False
+        self._learn(s)
+        return self.ok.issuperset(s)
+
+
+class _Never:
+    """A regex that cannot match anything non-empty, as seen by the checks."""
+
+    @staticmethod
+    def allows(ch: str) -> bool:
+        return True
+
+    allows_all = allows
+
+
+class _RegexChars:
+    """For one of the tokenizer's regexes: when is a (non-empty) match impossible?
+
+    ``edge``: which end of the string an anchored alternative (``^...`` / ``...$``) must consume. Anchored
+    alternatives are grouped by the lookbehind they start with, if any (``(?<=[0-9])km$``: a unit after a
+    number): such a match needs one of the lookbehind's characters in the string too. Alternatives without
+    the anchor may match anywhere, so every character of the string is checked against their first characters.
+    """
+
+    def __init__(self, pattern: re.Pattern | None, edge: str | None, absent: bool = False):
+        self.usable = pattern is not None or absent  # absent: the tokenizer has no such regex (it never matches)
+        self.groups: list[tuple[_CharClass, _CharClass | None]] = []  # (edge characters, lookbehind characters)
+        self.floating = _Never
+        if pattern is None:
+            return
+        flags = pattern.flags
+        anchored: dict[str | None, list[str] | None] = {}  # lookbehind class (None: none) -> edge classes
+        floating: list[str] | None = []
+        begin = (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
+        end = (_c.AT_END, _c.AT_END_STRING)
+        multiline = flags & re.MULTILINE
+        for alt in _alternatives(pattern):
+            alt = list(alt)
+            if edge == "start" and not multiline and alt and alt[0][0] is _c.AT and alt[0][1] in begin:
+                found, _ = _edge_chars(alt[1:], False)
+                needs = None
+            elif edge == "end" and not multiline and alt and alt[-1][0] is _c.AT and alt[-1][1] in end:
+                found, _ = _edge_chars(alt[:-1], True)
+                needs = _lookbehind_chars(alt[0])
+            else:
+                found, can_be_empty = _edge_chars(alt, False)
+                if can_be_empty and found is not ANY:
+                    # an empty match splits an infix too, and still needs its lookarounds: one of their
+                    # characters is in the string
+                    needed = _lookaround_chars(alt)
+                    found = ANY if needed is ANY else found + needed
+                floating = ANY if found is ANY or floating is ANY else floating + found
+                continue
+            before = anchored.get(needs, [])
+            anchored[needs] = ANY if found is ANY or before is ANY else before + found
+        self.groups = [(_CharClass(found, flags), None if needs is None else _CharClass([needs], flags)) for needs, found in anchored.items()]
+        self.floating = _CharClass(floating, flags) if floating is ANY or floating else _Never
+
+    def cannot_match(self, s: str, edge_char: str) -> bool:
+        """True only when no match of the regex in ``s`` is possible (empty ones: only for unanchored alternatives) (``edge_char``: ``s``'s
+        first or last character, the one an anchored match would consume)."""
+        if not self.usable:
+            return False
+        for found, needs in self.groups:
+            if not found.allows(edge_char) and (needs is None or not needs.allows_all(s)):
+                return False
+        return self.floating.allows_all(s)
+
+    def edge_ok(self, ch: str) -> bool:
+        """No anchored match can consume ``ch`` at the string's edge (whatever the rest of the string)."""
+        return self.usable and all(found.allows(ch) for found, _ in self.groups)
+
+    def body_ok(self, ch: str) -> bool:
+        """No unanchored match can start with ``ch``."""
+        return self.usable and self.floating.allows(ch)
+
+
+def _lookaround_chars(alt) -> list[str] | None:
+    """Characters one of which any match of the alternative ``alt`` needs in the string, from a positive
+    lookaround at its top level: the last character of a lookbehind's match, the first of a lookahead's.
+    ANY when it has none that is understood."""
+    for op, av in alt:
+        if op is _c.ASSERT:
+            direction, sub = av
+            found, can_be_empty = _edge_chars(sub, direction == -1)
+            if found is not ANY and found and not can_be_empty:
+                return found
+    return ANY
+
+
+def _lookbehind_chars(node) -> str | None:
+    """The character class a leading one-character lookbehind ``(?<=[...])`` asks for, as regex text (None: none)."""
+    op, av = node
+    if op is not _c.ASSERT or av[0] != -1:
+        return None
+    found, nullable = _edge_chars(av[1], False)
+    if found is ANY or nullable or not found or av[1].getwidth() != (1, 1):
+        return None
+    return "|".join(sorted(found))
+
+
+def _pattern_of(method) -> re.Pattern | None:
+    owner = getattr(method, "__self__", None)
+    return owner if isinstance(owner, re.Pattern) else None
+
+
+class AffixTokenizer:
+    """The tokens spaCy's ``Tokenizer`` gives one chunk by its affix rules, or None where a special case applies."""
+
+    def __init__(self, tokenizer, rules: frozenset[str]):
+        self.rules = rules
+        self.token_match = tokenizer.token_match
+        self.url_match = tokenizer.url_match
+        self.prefix_search = tokenizer.prefix_search
+        self.suffix_search = tokenizer.suffix_search
+        self.infix_finditer = tokenizer.infix_finditer
+        self.prefix_chars = _RegexChars(_pattern_of(self.prefix_search), "start", absent=self.prefix_search is None)
+        self.suffix_chars = _RegexChars(_pattern_of(self.suffix_search), "end", absent=self.suffix_search is None)
+        self.infix_chars = _RegexChars(_pattern_of(self.infix_finditer), None, absent=self.infix_finditer is None)
+        # Characters sorted once each: a chunk starting with a head_ok one, ending with a tail_ok one and
+        # made of body_ok ones meets no affix rule and is one token (unless it is a special case).
+        self.known: set[str] = set()
+        self.head_ok: set[str] = set()
+        self.tail_ok: set[str] = set()
+        self.body_ok: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _learn(self, chunk: str) -> None:
+        with self._lock:
+            for ch in set(chunk) - self.known:
+                if self.prefix_chars.edge_ok(ch):
+                    self.head_ok.add(ch)
+                if self.suffix_chars.edge_ok(ch):
+                    self.tail_ok.add(ch)
+                if self.prefix_chars.body_ok(ch) and self.suffix_chars.body_ok(ch) and self.infix_chars.body_ok(ch):
+                    self.body_ok.add(ch)
+                self.known.add(ch)
+
+    # Tokenizer.find_prefix / find_suffix / find_infix, skipping the regex where it cannot match
+
+    def _prefix_len(self, s: str) -> int:
+        if self.prefix_search is None or self.prefix_chars.cannot_match(s, s[0]):
+            return 0
+        m = self.prefix_search(s)
+        return m.end() - m.start() if m is not None else 0
+
+    def _suffix_len(self, s: str) -> int:
+        if not s or self.suffix_search is None or self.suffix_chars.cannot_match(s, s[-1]):
+            return 0
+        m = self.suffix_search(s)
+        return m.end() - m.start() if m is not None else 0
+
+    def _infixes(self, s: str) -> list:
+        if self.infix_finditer is None or self.infix_chars.cannot_match(s, s[0]):
+            return []
+        return list(self.infix_finditer(s))
+
+    def tokens(self, chunk: str) -> tuple[str, ...] | None:
+        """spaCy's tokens of ``chunk`` (no whitespace, not empty) before its special-case matcher; None
+        where a special case is looked up with success (spaCy must decide)."""
+        rules = self.rules
+        if chunk in rules:
+            return None
+        if not self.known.issuperset(chunk):
+            self._learn(chunk)
+        if chunk[0] in self.head_ok and chunk[-1] in self.tail_ok and self.body_ok.issuperset(chunk):
+            return (chunk,)
+        token_match = self.token_match
+        string = chunk
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        last_size = 0
+        # Tokenizer._split_affixes
+        while string and len(string) != last_size:
+            pre_len = self._prefix_len(string)
+            suf_len = self._suffix_len(string[pre_len:])
+            if not pre_len and not suf_len:
+                # the loop ends here whatever token_match says: spaCy's break and the loop test agree
+                break
+            if token_match is not None and token_match(string):
+                break
+            if string in rules:
+                return None
+            last_size = len(string)
+            if pre_len:
+                prefix = string[:pre_len]
+                minus_pre = string[pre_len:]
+                if minus_pre and minus_pre in rules:
+                    return None
+            if suf_len:
+                suffix = string[-suf_len:]
+                minus_suf = string[:-suf_len]
+                if minus_suf and minus_suf in rules:
+                    return None
+            if pre_len and suf_len and pre_len + suf_len <= len(string):
+                string = string[pre_len:-suf_len]
+                prefixes.append(prefix)
+                suffixes.append(suffix)
+            elif pre_len:
+                string = minus_pre
+                prefixes.append(prefix)
+            elif suf_len:
+                string = minus_suf
+                suffixes.append(suffix)
+        # Tokenizer._attach_tokens
+        tokens = prefixes
+        if string:
+            if string in rules:
+                return None
+            matches = self._infixes(string)
+            if not matches or (token_match is not None and token_match(string)) or (self.url_match is not None and self.url_match(string)):
+                tokens.append(string)
+            else:
+                start = 0
+                for match in matches:
+                    infix_start, infix_end = match.start(), match.end()
+                    if infix_start == 0:  # spaCy's `infix_start == start_before_infixes`
+                        continue
+                    if infix_start != start:
+                        tokens.append(string[start:infix_start])
+                    if infix_start != infix_end:
+                        tokens.append(string[infix_start:infix_end])
+                    start = infix_end
+                if string[start:]:
+                    tokens.append(string[start:])
+        tokens.extend(reversed(suffixes))
+        return tuple(tokens)

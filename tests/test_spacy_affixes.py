@@ -1,0 +1,127 @@
+"""filters.spacy_affixes (spaCy's affix rules without spaCy) against spaCy's own tokenizer, in every spaCy
+language FineWeb-2 uses: on random chunks full of the characters the rules name, and on the real texts."""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import warnings
+
+import pytest
+
+from filters import words as W
+from filters.fineweb2 import word_tokenizers as wt
+from filters.spacy_affixes import AffixTokenizer
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _spacy_languages() -> list[str]:
+    langs = {a.used.split(":", 1)[1] for a in wt.assignments().values() if a.used.startswith("spacy:")}
+    return sorted(langs | {"en"})
+
+
+LANGUAGES = _spacy_languages()
+
+
+def _spacy_tokens(sp: W._Spacy, chunks: list[str]) -> list[tuple[str, ...]]:
+    """spaCy's tokens of each chunk before the special-case matcher (the tokenizer without matcher patterns)."""
+    joined = "\n".join(chunks)
+    with sp.fast.vocab.memory_zone():
+        return [tuple(t) for t in W._group(sp.pre_tokenizer(joined), joined, W._starts(chunks))]
+
+
+def _named_chars(sp: W._Spacy) -> list[str]:
+    """Every character the language's special cases and affix regexes name (as themselves or as \\uXXXX)."""
+    chars = {ch for rule in sp.rules for ch in rule}
+    tok = sp.tokenizer
+    for method in (tok.prefix_search, tok.suffix_search, tok.infix_finditer, tok.token_match, tok.url_match):
+        pattern = getattr(method, "__self__", None)
+        if isinstance(pattern, re.Pattern):
+            chars.update(pattern.pattern)
+            chars.update(chr(int(h, 16)) for h in re.findall(r"\\u([0-9A-Fa-f]{4})", pattern.pattern))
+    return sorted(ch for ch in chars if not ch.isspace())
+
+
+def _random_chunks(rng: random.Random, named: list[str], n: int) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éßøçñЖжبمअकক中ひ한ไ"
+    out = set()
+    while len(out) < n:
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            r = rng.random()
+            if r < 0.45:
+                parts.append(rng.choice(named))
+            elif r < 0.8:
+                parts.append(rng.choice(letters))
+            else:
+                ch = chr(rng.randrange(0x21, sys.maxunicode))
+                if not ch.isspace() and not 0xD800 <= ord(ch) <= 0xDFFF:
+                    parts.append(ch)
+        chunk = "".join(parts)
+        if chunk:
+            out.add(chunk)
+    return sorted(out)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_affix_tokens_are_spacys_on_random_chunks(lang):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sp = W.spacy_pipeline(lang)
+    affixes = AffixTokenizer(sp.tokenizer, sp.rules)
+    chunks = _random_chunks(random.Random(lang), _named_chars(sp), 4000)
+    chunks += sorted(sp.rules)[:300] + [r + "." for r in sorted(sp.rules)[:100]] + ["(" + r for r in sorted(sp.rules)[:100]]
+    chunks = [c for c in dict.fromkeys(chunks) if c and not any(ch.isspace() for ch in c)]
+    answered = 0
+    for chunk, expected in zip(chunks, _spacy_tokens(sp, chunks)):
+        got = affixes.tokens(chunk)
+        if got is not None:
+            answered += 1
+            assert got == expected, (lang, chunk)
+    assert answered > len(chunks) // 2  # the fast path is taken, not only refused
+    assert affixes.tokens(next(iter(sp.rules))) is None  # special cases stay spaCy's
+
+
+def test_affix_regex_analysis_is_conservative():
+    """Constructs the analysis does not know make the real regex run (``.``, backreferences, local flags)."""
+    from filters.spacy_affixes import _RegexChars
+
+    for pattern, text in [(r"^.", "a"), (r"(a)\1$", "aa"), (r"(?i:A)$", "a"), (r"^(?:x|[^a])", "b"), (r"(?<=x)(?=y)", "xy")]:
+        rc = _RegexChars(re.compile(pattern), "start" if pattern.startswith("^") else "end" if pattern.endswith("$") else None)
+        assert re.search(pattern, text) is not None
+        assert not rc.cannot_match(text, text[0] if pattern.startswith("^") else text[-1]), pattern
+    rc = _RegexChars(re.compile(r"(?<=[0-9])km$|,$"), "end")
+    assert rc.cannot_match("kilokm", "m")  # no digit: the unit rule cannot match
+    assert not rc.cannot_match("5km", "m") and not rc.cannot_match("a,", ",")
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_affix_tokens_are_spacys_on_the_real_texts(shared_data):
+    """Every chunk of the texts checked in each spaCy language (as the benchmark and the decision test
+    check them), plus a sample of every other script's chunks."""
+    from bench import fineweb2_reference as R
+
+    cases = R.cases(R.multilingual_samples())
+    by_lang: dict[str, set[str]] = {}
+    for case in cases:
+        used = wt.assignment(case.code).used
+        if used.startswith("spacy:"):
+            by_lang.setdefault(used.split(":", 1)[1], set()).update(case.text.split())
+    pool = sorted({c for case in cases for c in case.text.split()})
+    rng = random.Random(14)
+    total = 0
+    for lang in LANGUAGES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sp = W.spacy_pipeline(lang)
+        affixes = AffixTokenizer(sp.tokenizer, sp.rules)
+        chunks = sorted(by_lang.get(lang, set()) | set(rng.sample(pool, 1500)))
+        for chunk, expected in zip(chunks, _spacy_tokens(sp, chunks)):
+            got = affixes.tokens(chunk)
+            if got is not None:
+                total += 1
+                assert got == expected, (lang, chunk)
+    assert total > 100_000
