@@ -41,6 +41,8 @@ from curation.tasks import Task, run_tasks
 
 log = logging.getLogger(__name__)
 
+LISTING_HEAD_START = 0.5  # seconds the input listing gets before Ray starts beside it
+
 
 def _prepare(stage: StageSpec, layout: StageLayout, tasks: list[ShardTask], force: bool) -> set[str]:
     """Clear what ``--force`` and a killed run left; returns the shards already done."""
@@ -154,6 +156,10 @@ class _Background:
         except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
             self._error = e
 
+    def done_within(self, seconds: float) -> bool:
+        self._thread.join(seconds)
+        return not self._thread.is_alive()
+
     def result(self) -> Any:
         self._thread.join()
         if self._error is not None:
@@ -190,6 +196,8 @@ def run_pipeline(
     # The input is listed in the background while Ray starts (seconds each); then Ray's workers load the
     # steps' resources while the driver plans the shards.
     listing = _Background(plan_input, config, specs[chosen[0]], input_spec, limit)
+    if listing.done_within(LISTING_HEAD_START):  # local input: listed already; a mistake in it is one line before Ray starts
+        listing.result()
     per_shard = [(s, specs[s].to_dict()) for s in chosen if STAGES[s].per_shard]
     try:
         runner = make_executor(executor, ray_address, workers, (warm_up, (per_shard,)) if per_shard else None) if isinstance(executor, str) else executor

@@ -199,6 +199,7 @@ def _datatrove_words(text: str, code: str) -> list[str]:
     return list(split_into_words(text, R._language_argument(code)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("used", sorted(TOKENIZERS))
 def test_tokenizer_equals_datatrove_and_survives_hostile_text(used):
     code = TOKENIZERS[used]
@@ -491,6 +492,7 @@ def test_sample_foreign_pages_are_kept_by_fineweb2(sample_fineweb2_run, capsys):
     assert table == {code: [str(n), str(n)] for code, n in planted.items()}  # language, identified, kept filter; no drop reasons
 
 
+@pytest.mark.slow
 def test_generated_foreign_prose_passes_fineweb2_filters_in_its_language():
     """The sample's foreign prose, many pages per language beyond seed 0's: lid.176 names the language with high
     confidence and FineWeb-2's Gopher repetition, FineWeb and Gopher quality filters, with that language's settings,

@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +50,7 @@ def test_a_50_mb_page_is_counted_as_too_large_without_extraction():
     assert docs == [] and stats[0].dropped["too_large"] == 1
 
 
+@pytest.mark.slow
 def test_html_nested_100000_levels_deep():
     body = b"<html><body>" + b"<div>" * 100_000 + b"words " * 100 + b"</div>" * 100_000 + b"</body></html>"
     docs, stats = through_pipeline(warc(html_response(body)))

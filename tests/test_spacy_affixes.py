@@ -65,7 +65,10 @@ def _random_chunks(rng: random.Random, named: list[str], n: int) -> list[str]:
     return sorted(out)
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+QUICK = {"en", "fr", "de", "ru"}  # `make test-fast` runs these; `make test` every language
+
+
+@pytest.mark.parametrize("lang", [lang if lang in QUICK else pytest.param(lang, marks=pytest.mark.slow) for lang in LANGUAGES])
 def test_affix_tokens_are_spacys_on_random_chunks(lang):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
