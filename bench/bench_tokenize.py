@@ -62,7 +62,7 @@ def _extract_real_texts(work: Path, workers: int) -> list[str]:
 
         out = work / "extract_run"
         pipeline = work / "extract.yaml"
-        pipeline.write_text("name: bench-extract\nstages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {favour_precision: true, timeout: 1.0, deduplicate: false}\n")
+        pipeline.write_text("name: bench-extract\nstages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {favour_precision: true, deduplicate: false}\n")
         run_pipeline(load_pipeline(pipeline), str(data / "warc"), str(out), workers=workers, progress=False)
         for shard in sorted((out / "extract" / "shards").glob("*.parquet")):
             texts += [d.text for d in read_documents(str(shard)) if d.text]

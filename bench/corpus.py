@@ -165,7 +165,7 @@ def record_language(record: bytes) -> str:
     from curation.stats import StepStats
     from filters.language import load_model
 
-    docs = list(WarcReader(WarcReader.Params(statuses="any")).read(io.BytesIO(record), "record.warc", StepStats("reader")))
+    docs = list(WarcReader(WarcReader.Params(statuses="any")).read_stream(io.BytesIO(record), "record.warc", StepStats("reader")))
     if not docs:
         return ""
     html = docs[0].text

@@ -23,7 +23,7 @@ CONCRETE_STEP_MODULES = sorted({target.partition(":")[0] for target in STEPS.val
 
 def _modules() -> list[str]:
     found = []
-    for package in ("curation", "filters"):
+    for package in ("curation", "filters", "bench"):
         for path in sorted((ROOT / package).rglob("*.py")):
             parts = path.relative_to(ROOT).with_suffix("").parts
             if parts[-1] == "__main__":
@@ -39,7 +39,7 @@ def test_every_module_imports_alone():
         "import importlib, sys, traceback\n"
         "bad = []\n"
         f"for name in {_modules()!r}:\n"
-        "    for m in [m for m in sys.modules if m.split('.')[0] in ('curation', 'filters')]:\n"
+        "    for m in [m for m in sys.modules if m.split('.')[0] in ('curation', 'filters', 'bench')]:\n"
         "        del sys.modules[m]\n"
         "    try:\n"
         "        importlib.import_module(name)\n"
