@@ -200,6 +200,11 @@ class JiebaSplitter(LibrarySplitter):
         self._blocks: dict[str, tuple[str, ...]] = {}
 
     def _jieba(self):
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading lines would be printed by every worker
         spacy_tokenizer = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds: jieba must be its segmenter
         segmenter = getattr(spacy_tokenizer, "segmenter", None)
         if getattr(segmenter, "value", segmenter) != "jieba":
