@@ -35,7 +35,7 @@ from curation.tasks import TaskFailed, error_text
 class ShardTask:
     stage: str
     shard: str  # output name, stable across runs
-    input: str  # an input file (the stage begins with a reader) or the previous stage's Parquet shard
+    input: str  # an input file (the stage begins with a reader) or the previous stage's shard
     output: str  # the run's output folder
     part: int = 0  # this shard reads the part-th of ``parts`` parts of its input file
     parts: int = 1

@@ -147,7 +147,7 @@ class DocumentStep(PipelineStep):
 
 class StageStep(PipelineStep):
     """Settings of a step that needs every shard of its stage at once; ``stage`` names the stage
-    whose runner (``curation.registry.STAGE_RUNNERS``) carries it out."""
+    whose runner (``curation.registry.stage_runner``) carries it out."""
 
     kind: ClassVar[str] = "stage"
     stage: ClassVar[str]

@@ -1,6 +1,6 @@
 """The token shards' format, reading side: manifest, Parquet row groups as zero-copy NumPy views.
 
-Kept apart from ``curation.tokenization`` (which writes the shards and needs Ray, pydantic and the
+Kept apart from ``curation.tokenization`` (which writes the shards and needs pydantic and the
 tokenizer) so that the trainer and anything else that only reads shards imports numpy, pyarrow and
 fsspec alone.
 """

@@ -1,4 +1,4 @@
-"""Global de-duplication: exact and MinHash near-duplicates across the whole dataset, on Ray.
+"""Global de-duplication: exact and MinHash near-duplicates across the whole dataset.
 
 In a pipeline file::
 
@@ -9,7 +9,7 @@ In a pipeline file::
 (``on`` must be quoted: YAML 1.1 reads a bare ``on`` as ``true``.) Either step may be left out;
 exact de-duplication, when present, comes first. The stage reads the previous stage's finished
 shards (``OUTPUT/<prev>/_done/*.json``) and writes ``OUTPUT/dedup/shards/<same name>.parquet``
-without the removed documents, with the usual ``_done/<shard>.json`` markers (statistics of the
+(``.jsonl.gz`` with ``output_format: jsonl.gz``) without the removed documents, with the usual ``_done/<shard>.json`` markers (statistics of the
 steps ``exact_dedup`` and ``minhash_dedup``: drops ``exact_duplicate``, ``duplicate_url``,
 ``near_duplicate``; counters ``clusters``, ``verified_pairs``, ``rejected_pairs``,
 ``no_shingles``; a ``cluster_size`` histogram), ``stats.json``, and ``clusters.json``: the

@@ -51,7 +51,7 @@ REMOVE_SCHEMA = pa.schema([("gdoc", pa.uint64()), ("code", pa.uint8()), ("value"
 
 @dataclass(frozen=True)
 class Settings:
-    """The stage's steps, reduced to what the phases need (travels to Ray tasks as a dict)."""
+    """The stage's steps, reduced to what the phases need (travels to tasks as a dict)."""
 
     labels: tuple[str, ...]  # step labels in pipeline order
     exact_label: str | None = None
@@ -639,5 +639,3 @@ PHASES = {
     "cluster": phase_cluster,
     "filter": phase_filter,
 }
-
-

@@ -43,7 +43,7 @@ documents run on across rows. Each shard's last, partial row is dropped (``last_
 the default: every row is full of data, at most ``seq_len`` tokens lost per shard) or padded with
 EOS up to the full length and its ``num_tokens`` set (``last_sequence: pad``).
 
-Global shuffle, in two phases of Ray tasks:
+Global shuffle, in two phases of tasks:
 
 1. one task per input shard tokenizes its documents (``encode_batch``, tokenizer loaded once per
    worker process) and gives each a 64-bit key, a seeded hash of its id. It writes, per split, one
