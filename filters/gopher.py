@@ -100,7 +100,6 @@ def all_duplicate_chars(words: list[str], n: int, joined: str | None = None, off
     return repeated
 
 
-_MASK64 = (1 << 64) - 1
 _P = 0x9E3779B97F4A7C15  # odd: invertible modulo 2**64
 _P_INV = pow(_P, -1, 1 << 64)
 

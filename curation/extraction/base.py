@@ -9,9 +9,8 @@ counted under ``no_timeout``.
 
 from __future__ import annotations
 
-from abc import abstractmethod
-
 import logging
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 
 from curation.document import Document

@@ -31,8 +31,8 @@ from collections.abc import Iterable, Iterator
 from pydantic import field_validator
 
 from curation.document import Document
-from curation.stats import StepStats
 from curation.errors import ConfigError
+from curation.stats import StepStats
 from curation.step import DocumentStep, PipelineStep, StepParams
 
 # All visible text, with what trafilatura may read and resiliparse skips by default.

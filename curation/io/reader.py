@@ -24,9 +24,9 @@ from pydantic import field_validator
 
 from curation.document import Document
 from curation.errors import CurationError, InputError
+from curation.io.fs import RetryingReader
 from curation.io.warc import WarcProblem, WarcRecord, iter_warc
 from curation.stats import StepStats
-from curation.io.fs import RetryingReader
 from curation.step import ReaderStep, StepParams
 
 log = logging.getLogger(__name__)

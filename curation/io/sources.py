@@ -26,10 +26,6 @@ def cc_base_url() -> str:
     return os.environ.get("CURATION_CC_BASE_URL", "https://data.commoncrawl.org").rstrip("/")
 
 
-def is_warc(path: str) -> bool:
-    return path.lower().endswith(WARC_SUFFIXES)
-
-
 def read_listing(url: str) -> list[str]:
     """The files named in a Common Crawl ``*.paths.gz`` listing (relative lines resolve to the CC base)."""
     try:

@@ -43,7 +43,6 @@ def shard_schema(info: TokenizerInfo, params: TokenizeStep.Params, split: str):
     )
 
 
-
 class _HashingSink:
     """A write-only file wrapper that hashes (sha256) and counts what goes through it."""
 
@@ -77,7 +76,6 @@ class _HashingSink:
 
     def readable(self) -> bool:
         return False
-
 
 
 def _bin_range(index: int, n_shards: int) -> tuple[int, int]:
@@ -195,4 +193,3 @@ def pack_shard(
     }
     atomic_write_bytes(layout.done(f"pack-{split}-{index:05d}"), json.dumps(marker, ensure_ascii=False).encode())
     return marker
-

@@ -47,7 +47,6 @@ def work_file(layout: StageLayout, part: str, split: str) -> str:
     return layout.work("parts", f"{part}.{split}.tok")
 
 
-
 def _write_part(url: str, keys: np.ndarray, ntok: np.ndarray, nchars: np.ndarray, tokens: np.ndarray, eos_id: int) -> None:
     bins = (keys >> np.uint64(64 - BIN_BITS)).astype(np.int64)
     doc_off = np.searchsorted(bins, np.arange(N_BINS + 1), side="left").astype("<u8")
@@ -171,7 +170,6 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
     return marker
 
 
-
 def read_range(url: str, b0: int, b1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """keys, ntok, nchars, tokens of the documents of key bins [b0, b1) in one intermediate file.
 
@@ -206,4 +204,3 @@ def read_range(url: str, b0: int, b1: int) -> tuple[np.ndarray, np.ndarray, np.n
     nchars = np.frombuffer(cat(nchars_at + 4 * d0, 4 * (d1 - d0)), dtype="<u4")
     tokens = np.frombuffer(cat(tokens_at + itemsize * t0, itemsize * (t1 - t0)), dtype=tok_dtype)
     return keys, ntok, nchars, tokens
-

@@ -34,7 +34,6 @@ class TokenizeStep(StageStep):
         keep_work: bool = False  # keep _work/ (intermediate token files) after the stage completes
 
 
-
 def params_of(stage_steps: list[dict[str, Any]]) -> TokenizeStep.Params:
     """The settings of a tokenize stage as it travels to tasks (``StageSpec.to_dict``)."""
     if len(stage_steps) != 1 or next(iter(stage_steps[0])) != STAGE:
@@ -47,4 +46,3 @@ def phase1_fingerprint(params: TokenizeStep.Params) -> str:
     """What the intermediate files depend on (changing it needs --force)."""
     d = {"tokenizer": params.tokenizer, "eos_token": params.eos_token, "seed": params.seed, "val_fraction": params.val_fraction}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-

@@ -72,7 +72,6 @@ _FROM_CONFIG: dict[str, dict[str, str]] = {
         "max_non_alpha_words_ratio": "max_non_alpha_words_ratio",
     },
 }
-PER_LANGUAGE_STEPS = tuple(_FROM_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -105,12 +104,11 @@ def _pairs(values: list) -> tuple[tuple[int, float], ...]:
 
 
 def _config(code: str, raw: dict[str, Any]) -> LanguageConfig:
-    pairs = _pairs
     return LanguageConfig(
         code=code,
         **{k: raw[k] for k in CONFIG_KEYS if k not in ("top_n_grams", "dup_n_grams", "stopwords")},
-        top_n_grams=pairs(raw["top_n_grams"]),
-        dup_n_grams=pairs(raw["dup_n_grams"]),
+        top_n_grams=_pairs(raw["top_n_grams"]),
+        dup_n_grams=_pairs(raw["dup_n_grams"]),
         stopwords=tuple(raw["stopwords"]),
     )
 
