@@ -47,6 +47,11 @@ STAGE_OPTIONS = ("output_format", "keep_rejected")  # how a document stage write
 TOP_LEVEL_KEYS = ("name", "description", "input", "stages", *STAGE_OPTIONS)
 
 
+def step_label(name: str, use: int) -> str:
+    """The label of the ``use``-th (1-based) use of step ``name`` in a stage: the name, then ``name#2`` ..."""
+    return name if use == 1 else f"{name}#{use}"
+
+
 @dataclass(frozen=True)
 class StepSpec:
     name: str  # registered step name
@@ -274,8 +279,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1 and cls.kind == "stage":
                 raise ConfigError(f"{where}: {name!r} is listed twice; a whole-stage step runs once per stage")
-            label = name if seen[name] == 1 else f"{name}#{seen[name]}"
-            specs.append(StepSpec(name, label, params))
+            specs.append(StepSpec(name, step_label(name, seen[name]), params))
         if not specs:
             raise ConfigError(f"{path}: stage {stage_name!r} has no step")
         if stage_name == "extract" and step_class(specs[0].name).kind != "reader":
@@ -300,5 +304,5 @@ def stage_from_dict(name: str, stage: list[dict[str, Any]] | dict[str, Any]) -> 
     for i, entry in enumerate(steps, 1):
         step_name, _, params = parse_step(entry, f"stage {name!r}, step {i}")
         seen[step_name] = seen.get(step_name, 0) + 1
-        specs.append(StepSpec(step_name, step_name if seen[step_name] == 1 else f"{step_name}#{seen[step_name]}", params))
+        specs.append(StepSpec(step_name, step_label(step_name, seen[step_name]), params))
     return StageSpec(name, tuple(specs), **options)

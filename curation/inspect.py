@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 import textwrap
 from typing import Any
 
 from curation.errors import CurationError
-from curation.io.shards import read_columns, read_documents
+from curation.io.shards import from_row, read_columns, read_documents
 from curation.layout import StageLayout, load_run_stats, stage_layouts
 from curation.stats import StageStats, StepStats
 from curation.summary import funnel_rows
@@ -74,10 +73,9 @@ def rejected_samples(output: str, stage: str | None = None, step: str | None = N
                     continue
                 seen += 1
                 if len(chosen) < n or (j := rng.randrange(seen)) < n:
-                    meta = json.loads(doc["metadata"]) if isinstance(doc["metadata"], str) else dict(doc["metadata"] or {})
-                    meta.update({k: doc[k] for k in ("language", "language_score") if doc[k] is not None})
-                    item = {"id": doc["id"], "url": doc["url"] or "", "reason": f"{doc['step']}: {doc['reason']}", "text": (doc["text"] or "")[:2000],
-                            "metadata": {k: v for k, v in meta.items() if isinstance(v, (int, float, str, bool))}}
+                    rejected = from_row(doc, url, 0)  # metadata parsed, language fields folded in, as read_documents does
+                    item = {"id": doc["id"], "url": rejected.url, "reason": f"{doc['step']}: {doc['reason']}", "text": rejected.text[:2000],
+                            "metadata": {k: v for k, v in rejected.metadata.items() if isinstance(v, (int, float, str, bool))}}
                     if len(chosen) < n:
                         chosen.append(item)
                     else:

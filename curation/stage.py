@@ -71,6 +71,22 @@ class RejectedSink:
         self.writer.write(doc, step=step, reason=reason)
 
 
+def write_shard(docs: Iterable[Document], url: str, sink: RejectedSink | None) -> tuple[int, int | None]:
+    """Stream ``docs`` into the shard ``url``, then commit it and the documents ``sink`` received on
+    the way; on an error neither file is left. Returns (documents written, documents rejected or None)."""
+    writer = DocumentWriter(url)
+    try:
+        for doc in docs:
+            writer.write(doc)
+    except BaseException:
+        writer.abort()
+        if sink is not None:
+            sink.writer.abort()
+        raise
+    written = writer.commit()
+    return written, sink.writer.commit() if sink is not None else None
+
+
 # Steps are timed in CPU seconds of the worker's thread: wall time would charge a step for the
 # time its worker waited for a core, which on a busy machine is most of it.
 clock = time.thread_time
@@ -141,17 +157,7 @@ def run_shard(stage: StageSpec, task: ShardTask) -> dict[str, Any]:
     for step, st in rest:
         st.reject = sink  # documents a reader skips (request records, damaged bytes) are records, not documents: counted only
         docs = _instrumented(step, docs, st)  # type: ignore[arg-type]  (config checked the kinds)
-    writer = DocumentWriter(layout.shard(task.shard))
-    try:
-        for doc in docs:
-            writer.write(doc)
-    except BaseException:
-        writer.abort()
-        if sink is not None:
-            sink.writer.abort()
-        raise
-    written = writer.commit()
-    rejected = sink.writer.commit() if sink is not None else None
+    written, rejected = write_shard(docs, layout.shard(task.shard), sink)
     stage_stats = meter.stage_stats(stage.name, stats, task_retries=attempt - 1)
     marker = {
         "shard": task.shard,

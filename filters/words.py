@@ -316,6 +316,14 @@ def _starts(chunks: list[str]) -> list[int]:
     return starts
 
 
+def _effectful_candidates(sp: _Spacy, joined: str, starts: list[int]) -> set[int]:
+    """The chunks (by index) holding the string of an effectful pattern: only their tokens before the
+    matcher can differ from their final tokens."""
+    if not len(sp.effectful_automaton):
+        return set()
+    return {bisect.bisect_right(starts, end) - 1 for end, _ in sp.effectful_automaton.iter(joined)}
+
+
 # A mark after a word of letters that spaCy's English suffix rules always split off, and one before
 # it that its prefix rules always split off. "." only after an ASCII lowercase letter and the hyphen
 # infix only between ASCII letters: for other letters those rules depend on the script. Checked
@@ -425,12 +433,7 @@ class SpacyWords:
         if missing:
             joined = "\n".join(missing)
             starts = _starts(missing)
-            # chunks holding the string of an effectful pattern: only their tokens before the matcher
-            # can differ from their final tokens
-            candidates = set()
-            if len(sp.effectful_automaton):
-                for end, _ in sp.effectful_automaton.iter(joined):
-                    candidates.add(bisect.bisect_right(starts, end) - 1)
+            candidates = _effectful_candidates(sp, joined, starts)
             # Every chunk gets spaCy's affix rules without spaCy (exact, see filters/spacy_affixes.py) unless a
             # special case applies. Those are the tokens the matcher sees; it changes them only where they
             # hold an effectful pattern (possible only in a candidate): such chunks go to spaCy too.
@@ -454,10 +457,7 @@ class SpacyWords:
                 missing = rest
                 joined = "\n".join(missing)
                 starts = _starts(missing)
-                candidates = set()
-                if len(sp.effectful_automaton):
-                    for end, _ in sp.effectful_automaton.iter(joined):
-                        candidates.add(bisect.bisect_right(starts, end) - 1)
+                candidates = _effectful_candidates(sp, joined, starts)
         if missing:
             pre: dict[int, list[str]] = {}
             with sp.fast.vocab.memory_zone():

@@ -22,8 +22,9 @@ from curation.dedup import minhash as mh
 from curation.dedup import storage as st
 from curation.errors import ConfigError
 from curation.io.fs import join
-from curation.io.shards import DocumentWriter, read_columns, read_documents
+from curation.io.shards import read_columns, read_documents
 from curation.layout import StageLayout
+from curation.stage import RejectedSink, write_shard
 from curation.stats import StageStats, StepStats
 from curation.tasks import current_attempt
 
@@ -571,22 +572,11 @@ def phase_filter(
                 yield doc
 
     layout.clear_stale(name, s.keep_rejected)
-    sink = DocumentWriter(layout.rejected(name), rejected=True) if s.keep_rejected else None
-    if sink is not None:
-        for step in stats.values():
-            step.reject = lambda label, doc, reason: sink.write(doc, step=label, reason=reason)
-    writer = DocumentWriter(layout.shard(name))
+    sink = RejectedSink(layout.rejected(name)) if s.keep_rejected else None
+    for step in stats.values():
+        step.reject = sink
     with st.PeakMemory() as mem:
-        try:
-            for doc in kept():
-                writer.write(doc)
-        except BaseException:
-            writer.abort()
-            if sink is not None:
-                sink.abort()
-            raise
-        written = writer.commit()
-        rejected = sink.commit() if sink is not None else None
+        written, rejected = write_shard(kept(), layout.shard(name), sink)
     st.write_json(paths.samples(index), found)
     # Work done for this shard in the earlier phases, and its share of the global ones.
     sign = st.read_json(paths.sign_done(index))

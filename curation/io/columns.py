@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from curation.document import Document
+from curation.stats import StepStats
 from curation.step import StepParams
 
 DOCUMENT_FIELDS = ("id", "url", "date", "text")
@@ -107,3 +108,16 @@ class ColumnMapping:
             source=self.source,
             metadata=metadata,
         )
+
+    def counted(self, record: dict[str, Any], position: int, stats: StepStats) -> Document | None:
+        """``document``, counted in the reader's ``stats``: a record without text is dropped as ``no_text``."""
+        stats.docs_in += 1
+        text = record.get(self.keys["text"])
+        doc = self.document(record, position)
+        if doc is None:
+            stats.drop(Document(id=f"{self.source}/{position}", text=repr(text)[:200], source=self.source), "no_text")
+            return None
+        stats.chars_in += len(doc.text)
+        stats.docs_out += 1
+        stats.chars_out += len(doc.text)
+        return doc

@@ -120,16 +120,9 @@ class JsonlReader(ReaderStep):
                     self._damaged(url, index + 1, "not_an_object", repr(record)[:200], stats)
                     continue
                 readable += 1
-                stats.docs_in += 1
-                text = record.get(mapping.keys["text"])
-                doc = mapping.document(record, index)
-                if doc is None:
-                    stats.drop(Document(id=f"{url}/{index}", text=repr(text)[:200], source=url), "no_text")
-                    continue
-                stats.chars_in += len(doc.text)
-                stats.docs_out += 1
-                stats.chars_out += len(doc.text)
-                yield doc
+                doc = mapping.counted(record, index, stats)
+                if doc is not None:
+                    yield doc
         if damaged and not readable:
             raise InputError(f"{url}: no readable JSON line ({dict(stats.dropped)}; first: {next(iter(stats.samples.values()))[0]['text'][:200]})")
 

@@ -55,18 +55,10 @@ class _TableReader(ReaderStep):
 
     def _emit(self, mapping: ColumnMapping, batch: pa.RecordBatch, first_row: int, stats: StepStats) -> Iterator[Document]:
         """The documents of one batch whose first row is row ``first_row`` of the file."""
-        text_key = mapping.keys["text"]
         for i, record in enumerate(batch.to_pylist()):
-            stats.docs_in += 1
-            text = record.get(text_key)
-            doc = mapping.document(record, first_row + i)
-            if doc is None:
-                stats.drop(Document(id=f"{mapping.source}/{first_row + i}", text=repr(text)[:200], source=mapping.source), "no_text")
-                continue
-            stats.chars_in += len(doc.text)
-            stats.docs_out += 1
-            stats.chars_out += len(doc.text)
-            yield doc
+            doc = mapping.counted(record, first_row + i, stats)
+            if doc is not None:
+                yield doc
 
 
 class ParquetReader(_TableReader):

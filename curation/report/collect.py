@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from curation.config import step_label
 from curation.dedup.phases import Paths as DedupPaths
 from curation.errors import CurationError
 from curation.io.fs import exists, read_bytes
@@ -50,8 +51,7 @@ def step_configs(run: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[s
                 continue
             ((name, params),) = entry.items()
             seen[name] += 1
-            label = name if seen[name] == 1 else f"{name}#{seen[name]}"
-            out[(stage, label)] = (name, params or {})
+            out[(stage, step_label(name, seen[name]))] = (name, params or {})
     return out
 
 
