@@ -20,14 +20,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.io.fs import exists, filesystem, join, list_files, read_bytes
+from curation.io.fs import exists, filesystem, join, read_bytes
 from curation.io.shards import REJECTED_SCHEMA, SCHEMA, format_of, read_columns, shard_columns
 from curation.layout import StageLayout
 from curation.registry import STAGE_ORDER, STAGES, step_class
-
-
-def _name(url: str, suffix: str) -> str:
-    return url.rsplit("/", 1)[-1][: -len(suffix)]
 
 
 def _schema_problem(url: str, expected: pa.Schema) -> str | None:
@@ -77,14 +73,14 @@ def verify_documents(output: str, stage: str) -> tuple[int, list[str]]:
     """(shards checked, problems) for one document stage."""
     layout = StageLayout(output, stage)
     problems: list[str] = []
-    markers = {_name(u, ".json"): u for u in list_files(join(layout.dir, "_done"), ".json")}
+    markers = layout.done_names()
     shards, rejected = layout.shard_files(), layout.rejected_files()
     rel = {name: f"{stage}/shards/{url.rsplit('/', 1)[-1]}" for name, url in shards.items()}
     for name in sorted(set(shards) - set(markers)):
         problems.append(f"{rel[name]} has no completion marker (an unfinished or foreign file)")
     seen: dict[str, str] = {}
     for name in sorted(markers):
-        marker = json.loads(read_bytes(markers[name]))
+        marker = json.loads(read_bytes(layout.done(name)))
         if name not in shards:
             problems.append(f"{stage}/shards/{name} is missing but marked done")
             continue
@@ -174,7 +170,7 @@ def verify(output: str) -> tuple[dict[str, int], list[str]]:
     problems: list[str] = []
     for stage in (s for s in STAGE_ORDER if STAGES[s].documents):
         layout = StageLayout(output, stage)
-        if list_files(join(layout.dir, "_done"), ".json") or layout.shard_files():
+        if layout.done_names() or layout.shard_files():
             checked[stage], found = verify_documents(output, stage)
             problems += found
     if exists(join(output, "tokenize", "manifest.json")):
