@@ -226,10 +226,10 @@ def evaluate_checkpoint(checkpoint: str, data: str, *, batch_size: int = 8, batc
                         device: str = "auto") -> dict[str, Any]:
     """Both rulers for a checkpoint (file or training folder) on the val split of ``data``."""
     from curation.trainer.data import TokenLoader
-    from curation.trainer.sample import load_model
+    from curation.trainer.sample import load_model, resolve_device
 
     manifest = load_manifest(data)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+    device = torch.device(resolve_device(device))
     model, trained_on = load_model(checkpoint, device)
     if trained_on["tokenizer"]["sha256"] != manifest["tokenizer"]["sha256"]:
         raise CurationError(f"{checkpoint} was trained on tokens of tokenizer {trained_on['tokenizer']['name']!r}, "

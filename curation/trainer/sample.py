@@ -17,6 +17,11 @@ from curation.trainer.model import GPT, GPTConfig
 from curation.trainer.train import load_checkpoint
 
 
+def resolve_device(device: str) -> str:
+    """``auto``: the GPU when there is one, else the CPU; any other device name as it is."""
+    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+
+
 def load_model(checkpoint: str, device: str | torch.device = "cpu") -> tuple[GPT, dict]:
     """The model of a checkpoint (file or training folder), in eval mode, and the checkpoint's data info."""
     ckpt = load_checkpoint(checkpoint)
@@ -35,7 +40,7 @@ def sample_texts(checkpoint: str | tuple[GPT, dict], prompt: str = "", max_new_t
                  top_k: int | None = 200, *, num_samples: int = 1, seed: int = 0, device: str = "auto") -> list[str]:
     """``num_samples`` continuations of ``prompt``, sampled together (one batch); ``checkpoint``: a
     file or training folder, or what ``load_model`` returned for it (loaded on ``device``)."""
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    device = resolve_device(device)
     model, data = load_model(checkpoint, device) if isinstance(checkpoint, str) else checkpoint
     tokenizer_name = data["tokenizer"]["name"]
     # as in training, every document begins after an EOS: the prompt continues one
@@ -58,7 +63,7 @@ def sample_texts(checkpoint: str | tuple[GPT, dict], prompt: str = "", max_new_t
 
 def run(args: argparse.Namespace) -> int:
     """Print the samples that ``args`` (see ``add_sample_arguments``) ask for: what ``curation sample-text`` calls."""
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    device = resolve_device(args.device)
     model, data = load_model(args.checkpoint, device)
     # on stderr, so that stdout is the text alone
     print(f"knowledge cut-off: {data.get('knowledge_cutoff') or 'unknown'} (the newest document the model was trained on)", file=sys.stderr)
