@@ -94,7 +94,7 @@ class StepStats:
         self.counters[key] += n
 
     def observe(self, metric: str, value: float) -> None:
-        """Add ``value`` to the histogram of ``metric`` (bins declared by the step's ``histograms``)."""
+        """Add ``value`` to the histogram of ``metric`` (bins declared by the step's ``scores``)."""
         hist = self.histograms.get(metric)
         if hist is None:
             low, high, n = self.bins.get(metric, (0.0, 1.0, 50))
@@ -106,6 +106,8 @@ class StepStats:
         heap = self._samples.setdefault(reason, [])
         if len(heap) >= SAMPLE_SIZE and -heap[0][0] <= h:
             return
+        if any(doc_id == doc.id for _, doc_id, _ in heap):
+            return  # a second document with the same id (ids are the input's: not always unique): one sample of it
         sample = {
             "id": doc.id,
             "url": doc.url,
@@ -114,8 +116,6 @@ class StepStats:
             "metadata": {k: v for k, v in doc.metadata.items() if isinstance(v, (int, float, str, bool))},
         }
         item = (-h, doc.id, sample)
-        if any(doc_id == doc.id for _, doc_id, _ in heap):
-            return  # a second document with the same id (ids are the input's: not always unique): one sample of it
         if len(heap) < SAMPLE_SIZE:
             heapq.heappush(heap, item)
         else:

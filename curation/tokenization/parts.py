@@ -108,7 +108,7 @@ def tokenize_part(stage_steps: list[dict[str, Any]], part: str, input_url: str, 
             if not toks:
                 st.drop(Document(id=doc_id, text=text, url=urls[i] or "", date=dates[i] or ""), "empty")
                 continue
-            raw = doc_id.encode("utf-8", "surrogatepass")
+            raw = doc_id.encode("utf-8", "surrogatepass")  # split.is_val and split.doc_key, the id encoded once
             split = "val" if xxhash.xxh64_intdigest(raw, VAL_SEED) < threshold else "train"
             acc = per_split[split]
             acc["keys"].append(xxhash.xxh64_intdigest(raw, params.seed))
