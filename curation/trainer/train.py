@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from curation.errors import CurationError
 from curation.io.fs import atomic_write, atomic_write_bytes, filesystem, join, list_files
-from curation.plan import GPUS, Hardware, effective_tokens, format_plan, make_plan, manifest_train_tokens
+from curation.plan import Hardware, effective_tokens, format_plan, gpu_spec, make_plan, manifest_train_tokens
 from curation.tokens import load_manifest
 from curation.trainer import add_train_arguments
 from curation.trainer.data import TokenLoader
@@ -45,17 +45,17 @@ from curation.trainer.energy import EnergyMeter
 from curation.trainer.heldout import load_last_word_task, score_last_words, validation_loss
 from curation.trainer.model import GPT, GPTConfig
 
-# Dense bf16 tensor-core peak per GPU, for MFU (spec sheets, SXM parts, without sparsity: curation.plan.GPUS).
-PEAK_BF16_FLOPS = {k: gpu.peak_flops for k, gpu in GPUS.items()}
 CHECKPOINT_PREFIX = "ckpt-"
 
 
 def peak_flops(device: torch.device) -> float | None:
-    """Peak bf16 FLOP/s of the device, or None where unknown (the CPU, other GPUs): no MFU then."""
+    """Peak dense bf16 FLOP/s of the device (``curation.plan.GPUS``), or None where unknown (the CPU,
+    other GPUs): no MFU then."""
     if device.type != "cuda":
         return None
-    name = torch.cuda.get_device_name(device)
-    return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+    with contextlib.suppress(CurationError):
+        return gpu_spec(torch.cuda.get_device_name(device)).peak_flops
+    return None
 
 
 def run_hardware(device: torch.device, world: int) -> Hardware | None:
