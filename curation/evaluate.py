@@ -49,15 +49,9 @@ REAL_SNAPSHOT_MIN_BYTES = 15_000  # uncompressed source.html size that separates
 
 def _our_settings() -> dict:
     """The keyword arguments our ``trafilatura`` step passes, from its default parameters."""
-    from curation.extraction.trafilatura import TrafilaturaParams
+    from curation.extraction.trafilatura import TrafilaturaParams, trafilatura_options
 
-    p = TrafilaturaParams()
-    return {
-        "favor_precision": p.favour_precision,
-        "include_comments": p.include_comments,
-        "include_tables": p.include_tables,
-        "deduplicate": p.deduplicate,
-    }
+    return trafilatura_options(TrafilaturaParams())
 
 
 OUR_SETTINGS = _our_settings()

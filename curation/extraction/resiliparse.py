@@ -25,16 +25,8 @@ class ResiliparseParams(ExtractorParams):
 
 
 def resiliparse_options(p: ResiliparseParams) -> dict[str, bool]:
-    """The keyword arguments of ``extract_plain_text`` these settings stand for."""
-    return {
-        "main_content": p.main_content,
-        "list_bullets": p.list_bullets,
-        "alt_texts": p.alt_texts,
-        "links": p.links,
-        "form_fields": p.form_fields,
-        "noscript": p.noscript,
-        "comments": p.comments,
-    }
+    """The keyword arguments of ``extract_plain_text`` these settings stand for (all but the budget's)."""
+    return p.model_dump(exclude=set(ExtractorParams.model_fields))
 
 
 class ResiliparseExtractor(ExtractorStep):

@@ -34,20 +34,27 @@ class TrafilaturaParams(ExtractorParams):
     deduplicate: bool = False
 
 
+def trafilatura_options(p: TrafilaturaParams) -> dict[str, bool]:
+    """The keyword arguments of ``trafilatura.extract`` these settings stand for."""
+    return {
+        "favor_precision": p.favour_precision,
+        "include_comments": p.include_comments,
+        "include_tables": p.include_tables,
+        "deduplicate": p.deduplicate,
+    }
+
+
 class TrafilaturaExtractor(ExtractorStep):
     """HTML in ``doc.text`` -> main text (trafilatura). Drops: ``empty``, ``cpu_timeout``, ``wall_timeout``, ``error``."""
 
     name = "trafilatura"
     Params = TrafilaturaParams
 
+    def __init__(self, params=None, label=None):
+        super().__init__(params, label)
+        self._options = trafilatura_options(self.params)
+
     def extract(self, html: str) -> str | None:
         from trafilatura import extract
 
-        p: TrafilaturaParams = self.params
-        return extract(
-            html,
-            favor_precision=p.favour_precision,
-            include_comments=p.include_comments,
-            include_tables=p.include_tables,
-            deduplicate=p.deduplicate,
-        )
+        return extract(html, **self._options)
