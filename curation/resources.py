@@ -3,7 +3,8 @@
 Decorate a loader with ``@worker_resource``: the first call in a process loads, every later call
 (in any task the process runs) returns the same object. Each load is counted in ``LOADS``, and
 every shard's statistics record the loads it caused, so a run shows how often each resource was
-loaded: at most once per worker process, however many shards there are.
+loaded: at most once per worker process, however many shards there are. (Loads a Ray worker makes
+while warming up, before its first shard, are in no shard's statistics: ``curation.stage.warm_up``.)
 """
 
 from __future__ import annotations

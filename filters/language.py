@@ -31,13 +31,13 @@ label's script goes to ``metadata["language_script"]`` and ``language`` keeps th
 
 from __future__ import annotations
 
-import functools
 from typing import ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 
 from curation.document import Document
 from curation.errors import CurationError
+from curation.resources import worker_resource
 from curation.step import Score, StepParams, Threshold
 from filters.base import BaseFilter
 from filters.fineweb2 import language_config
@@ -45,7 +45,7 @@ from filters.fineweb2.lid176 import fineweb2_code
 from filters.fineweb2.per_language import NO_LANGUAGE_CONFIG, PerLanguage
 
 
-@functools.cache
+@worker_resource
 def load_model():
     """fastText lid.176, loaded once per process (``load_model.cache_info().misses`` counts loads)."""
     import fasttext
@@ -55,7 +55,7 @@ def load_model():
     return fasttext.load_model(str(lid176_path()))
 
 
-@functools.cache
+@worker_resource
 def load_model_file(path: str):
     """A fastText model given by path (GlotLID), loaded once per process."""
     import fasttext

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from curation.document import Document
+from curation.resources import worker_resource
 from curation.step import Score, StepParams, Threshold
 from filters.base import BaseFilter
 
@@ -177,7 +178,7 @@ class Blocklist:
         self.urls = urls
 
 
-@functools.cache
+@worker_resource
 def load_blocklist() -> Blocklist:
     """The UT1 domain and URL blocklists, read once per process from datatrove's archive."""
     from curation.assets import url_blocklist_archive
@@ -199,7 +200,7 @@ def load_blocklist() -> Blocklist:
     return Blocklist(domains, urls)
 
 
-@functools.cache
+@worker_resource
 def load_word_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """datatrove's banned words, banned subwords and soft-banned words (normalized)."""
     from curation.assets import datatrove_assets
@@ -211,7 +212,7 @@ def load_word_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return read("banned_words.txt"), read("banned_subwords.txt"), read("soft_banned_words.txt")
 
 
-@functools.cache
+@worker_resource
 def tld_extractor():
     """tldextract on its bundled public suffix list: no network, no cache folder."""
     from tldextract import TLDExtract

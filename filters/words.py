@@ -53,6 +53,7 @@ import re
 import threading
 from itertools import chain, compress, islice
 
+from curation.resources import worker_resource
 from filters.spacy_affixes import AffixTokenizer
 
 # The chunk cache of a language is cleared when it grows past either bound (~300 bytes a chunk:
@@ -202,13 +203,13 @@ def _no_matcher_class():
     return NoMatcher
 
 
-@functools.cache
+@worker_resource
 def spacy_objects() -> _Spacy:
     """spaCy's blank English pipeline and helpers, loaded once per process."""
     return _Spacy("en")
 
 
-@functools.cache
+@worker_resource
 def spacy_pipeline(lang: str) -> _Spacy:
     """spaCy's blank pipeline of another language and its helpers, loaded once per process."""
     if lang == "en":

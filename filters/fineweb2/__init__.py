@@ -29,12 +29,13 @@ document (a ratio is never below -1).
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from curation.resources import worker_resource
 
 CONFIGS_FILE = Path(__file__).with_name("configs.json.gz")
 SOURCE = "huggingface/fineweb-2, commit d0defb24f193bb9a5a11b8b14524a03c4858e1b6 (configs/*.yml), Apache-2.0"
@@ -113,7 +114,7 @@ def _config(code: str, raw: dict[str, Any]) -> LanguageConfig:
     )
 
 
-@functools.cache
+@worker_resource
 def _configs() -> dict[str, LanguageConfig]:
     """Every config, read once per process (``_configs.cache_info().misses`` counts the reads)."""
     with gzip.open(CONFIGS_FILE, "rt", encoding="utf-8") as f:

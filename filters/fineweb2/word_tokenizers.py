@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import CurationError
+from curation.resources import worker_resource
 from filters import words as _spacy_words
 
 # datatrove class -> (what runs here, the packages it imports)
@@ -244,7 +245,7 @@ def _whitespace_tokenizer():
     return WhitespaceTokenizer()
 
 
-@functools.cache
+@worker_resource
 def _datatrove_tokenizer(cls: str, arg: str):
     """One datatrove tokenizer per (class, argument) per process: languages that share a proxy share it."""
     import logging
