@@ -23,7 +23,7 @@ from typing import Any
 from curation.config import StageSpec, stage_from_dict
 from curation.document import Document
 from curation.io.fs import atomic_write_bytes, exists
-from curation.io.shards import DEFAULT_FORMAT, DocumentWriter, read_documents
+from curation.io.shards import DEFAULT_FORMAT, DocumentWriter, read_documents, write_documents
 from curation.layout import StageLayout
 from curation.resources import TaskMeter
 from curation.stats import StepStats
@@ -74,16 +74,12 @@ class RejectedSink:
 def write_shard(docs: Iterable[Document], url: str, sink: RejectedSink | None) -> tuple[int, int | None]:
     """Stream ``docs`` into the shard ``url``, then commit it and the documents ``sink`` received on
     the way; on an error neither file is left. Returns (documents written, documents rejected or None)."""
-    writer = DocumentWriter(url)
     try:
-        for doc in docs:
-            writer.write(doc)
+        written = write_documents(url, docs)
     except BaseException:
-        writer.abort()
         if sink is not None:
             sink.writer.abort()
         raise
-    written = writer.commit()
     return written, sink.writer.commit() if sink is not None else None
 
 

@@ -29,6 +29,7 @@ import functools
 import importlib.util
 import sys
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,7 @@ def missing_packages() -> dict[str, list[str]]:
 # The splitters
 
 
-class Splitter:
+class Splitter(ABC):
     """The words of a text in one language: ``words(text)`` (shared list: do not modify it).
 
     ``spaced``: words may contain spaces (pyvi joins syllables, "Hôm nay"), so an n-gram's word
@@ -134,8 +135,9 @@ class Splitter:
 
     spaced = True
 
+    @abstractmethod
     def words(self, text: str) -> list[str]:
-        raise NotImplementedError
+        """The words of ``text``, as datatrove's word tokenizer of the language splits it."""
 
     def count_words(self, text: str) -> int:
         return len(self.words(text))
