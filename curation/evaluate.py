@@ -66,14 +66,24 @@ def _resiliparse_settings() -> dict:
 
 
 def extractors() -> dict:
-    """{setting: html -> text} for each evaluated extractor."""
+    """{setting: html -> text} for each evaluated extractor: "ours" is our trafilatura step (FineWeb's
+    settings, trafilatura's rules compiled), "default" trafilatura as shipped."""
     from resiliparse.extract.html2text import extract_plain_text
     from trafilatura import extract
 
+    from curation.extraction import xpath_rules
+    from curation.extraction.trafilatura import TrafilaturaExtractor
+
+    ours = TrafilaturaExtractor()
     resiliparse = _resiliparse_settings()
+
+    def as_shipped(html: str) -> str | None:
+        xpath_rules.uninstall()  # "ours" put the compiled rules in place (cheap to swap back and forth)
+        return extract(html)
+
     return {
-        "ours": lambda html: extract(html, **OUR_SETTINGS),
-        "default": lambda html: extract(html),
+        "ours": ours.extract,
+        "default": as_shipped,
         "resiliparse": lambda html: extract_plain_text(html, **resiliparse),
     }
 

@@ -9,6 +9,7 @@ input and settings.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -170,9 +171,34 @@ def connect_ray(address: str | None, workers: int | None) -> None:
                 object_store_memory=300 * 1024 * 1024,  # shards travel as files, not objects
                 **kwargs,
             )
+            atexit.register(stop_embedded_ray)  # runs before Ray's own exit hook (registered earlier)
     except Exception as e:
         where = f"the Ray cluster at {address}" if address else "an embedded Ray"
         raise CurationError(f"could not start or reach {where}: {e} (check --ray-address / RAY_ADDRESS)") from None
+
+
+def stop_embedded_ray() -> None:
+    """``ray.shutdown()`` for the Ray this process started, without two waits that added 1.5-2 s to
+    the exit of every run (measured with Ray 2.60 on 2 cores): Ray's exit hook sleeps 0.5 s before
+    shutting down, and its autoscaler monitor takes 0.6-1 s to answer SIGTERM, after which Ray kills
+    it anyway. The monitor holds nothing in an embedded single-node Ray: it is killed at once;
+    the raylet, GCS and the rest stop as ``ray.shutdown()`` stops them (each within ~0.1 s)."""
+    import ray
+
+    if not ray.is_initialized():
+        return
+    try:
+        from ray._private import ray_constants
+        from ray._private import worker as ray_worker
+
+        node = ray_worker._global_node
+        monitors = node.all_processes.get(ray_constants.PROCESS_TYPE_MONITOR, []) if node is not None and node.is_head() else []
+        for info in monitors:
+            info.process.kill()
+            info.process.wait(timeout=5)
+    except Exception:  # noqa: BLE001 - Ray's internals moved: the plain shutdown below still stops everything
+        pass
+    ray.shutdown()
 
 
 def _check_answers(address: str, timeout: float = 5.0) -> None:

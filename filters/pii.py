@@ -2,9 +2,11 @@
 
 Same regular expressions, validation (only public IPs by default) and replacements, taken in
 turn from the replacement lists; like datatrove's, the turn carries over from one document to
-the next within a step instance, so a stream gets the same text as with datatrove. The only
-change is skipping a regular expression when the text cannot match it (no ``@``: no email; no
-``.``: no IP address). Counts go to the step's counters: ``emails_replaced``, ``ips_replaced``.
+the next within a shard (datatrove: within a task, one input file), so a stream gets the same
+text as with datatrove. The turn starts again at every shard: a worker process runs many
+shards with the same step, and carrying the turn from one shard to the next would make a
+shard's text depend on which shards its worker ran before. The only other change is skipping a
+regular expression when the text cannot match it (no ``@``: no email; no ``.``: no IP address). Counts go to the step's counters: ``emails_replaced``, ``ips_replaced``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class PIIReplacer:
         self.regex = re.compile(regex)
         self.replacements = replacements
         self.validator = validator
+        self._replace_i = 0
+
+    def restart(self) -> None:
+        """The first replacement comes next (at the start of a shard)."""
         self._replace_i = 0
 
     def replace(self, text: str) -> tuple[str, int]:
@@ -103,6 +109,8 @@ class PIIFormatter(DocumentStep):
         return text, emails, ips
 
     def run(self, docs: Iterable[Document], stats: StepStats) -> Iterator[Document]:
+        self.emails_replacer.restart()  # one shard's text must not depend on the shards run before it
+        self.ip_replacer.restart()
         for doc in docs:
             doc.text, emails, ips = self.apply(doc.text)
             if emails:

@@ -193,8 +193,13 @@ def test_pii_generated(parts):
         _pii_ref, _pii_ours = reference_filter("pii_formatter"), pii.PIIFormatter()
     text = " ".join(parts)
     doc = Document(id="d", text=text)
-    (out,) = _pii_ours.run([doc], StepStats("pii_formatter"))
+    (out,) = _pii_ours.run([doc], StepStats("pii_formatter"))  # one shard of one document
+    restart_reference_pii(_pii_ref)  # datatrove's turn starts at each task; ours at each shard
     assert out.text == _pii_ref.format(text)
+
+
+def restart_reference_pii(ref) -> None:
+    ref.emails_replacer._replace_i = ref.ip_replacer._replace_i = 0
 
 
 def test_pii_settings():
@@ -203,9 +208,22 @@ def test_pii_settings():
                    {"email_replacement": "<EMAIL>", "ip_replacement": ("<IP1>", "<IP2>")}):
         ref = reference_filter("pii_formatter", **params)
         step = pii.PIIFormatter(pii.PIIFormatter.Params(**params))
-        for _ in range(3):
+        for _ in range(3):  # three shards, each with a turn of its own
             (doc,) = step.run([Document(id="d", text=text)], StepStats("pii_formatter"))
+            restart_reference_pii(ref)
             assert doc.text == ref.format(text)
+
+
+def test_pii_shard_text_does_not_depend_on_shards_run_before():
+    """A worker runs many shards with one step: the replacement turn starts again at each shard,
+    so a shard's text is the same whichever shards its worker ran before it (and however many workers)."""
+    shard = [Document(id=str(i), text=f"mail a{i}@b.com and c{i}@d.org, host 8.8.{i}.8") for i in range(3)]
+    alone = [d.text for d in pii.PIIFormatter().run([Document(id=d.id, text=d.text) for d in shard], StepStats("pii"))]
+    worker = pii.PIIFormatter()
+    list(worker.run([Document(id="x", text="mail x@y.com, host 1.1.1.1")], StepStats("pii")))  # an earlier shard
+    after = [d.text for d in worker.run([Document(id=d.id, text=d.text) for d in shard], StepStats("pii"))]
+    assert after == alone
+    assert alone[0] == "mail email@example.com and firstname.lastname@example.org, host 22.214.171.124"
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,6 +20,11 @@ command on the same data keep the same documents:
 On an idle machine the two rules differ only on pages that take between 1 s and 20 s of CPU: FineWeb
 drops them as ``timeout``, we extract them (on the real WARCs: 2 archive.org forum pages, which the
 Gopher repetition filter drops afterwards).
+
+Not a change of results, only of cost: ``compiled_rules`` (on by default) evaluates trafilatura's
+attribute rules (``.//*[contains(@class, "footer") or ...]``) with ``xpath_rules``, the same elements
+in the same order for about a quarter of libxml2's time: trafilatura needs about 40% less CPU, its
+output byte-identical on every real page (tested).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class TrafilaturaParams(ExtractorParams):
     include_comments: bool = False
     include_tables: bool = True
     deduplicate: bool = False
+    # trafilatura's attribute XPath rules evaluated by curation.extraction.xpath_rules: identical
+    # output (tested on every real page), about 40% less CPU; false: libxml2 evaluates them
+    compiled_rules: bool = True
 
 
 def trafilatura_options(p: TrafilaturaParams) -> dict[str, bool]:
@@ -57,4 +65,8 @@ class TrafilaturaExtractor(ExtractorStep):
     def extract(self, html: str) -> str | None:
         from trafilatura import extract
 
+        from curation.extraction import xpath_rules
+
+        if self.params.compiled_rules != xpath_rules.installed():  # once per process (the rules are trafilatura's, global)
+            xpath_rules.install() if self.params.compiled_rules else xpath_rules.uninstall()
         return extract(html, **self._options)
