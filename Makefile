@@ -61,13 +61,13 @@ lint: install  ## ruff (pyproject.toml [tool.ruff]): mistakes, not taste
 extract: install  ## WARC -> extracted documents (OUTPUT/extract)
 	$(RUN) --stages extract $(WARCS)
 
-filter: install  ## language and quality filters (OUTPUT/filter); reads OUTPUT/extract, or INPUT=your documents
+filter: install  ## language and quality filters (OUTPUT/filter); reads the stage before it (fineweb.yaml: extract), or INPUT=your documents
 	$(RUN) --stages filter $(DOCS)
 
-dedup: install  ## exact and MinHash near-dedup; reads OUTPUT/filter, or INPUT=your documents
+dedup: install  ## exact and MinHash near-dedup; reads the stage before it (fineweb.yaml: filter; fineweb2.yaml: extract), or INPUT=your documents
 	$(RUN) --stages dedup $(DOCS)
 
-tokenize: install  ## tokenized Parquet shards; reads OUTPUT/dedup, or INPUT=your documents
+tokenize: install  ## tokenized Parquet shards; reads the stage before it (fineweb.yaml: dedup), or INPUT=your documents
 	$(RUN) --stages tokenize $(DOCS)
 
 train: install-trainer  ## train a GPT on OUTPUT/tokens (issue 6)

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from curation.errors import ConfigError
 from curation.io.shards import DEFAULT_FORMAT, FORMATS, check_format
-from curation.registry import FILE_STAGES, READERS, STAGES, STEPS, step_class
+from curation.registry import FILE_STAGES, READERS, STAGES, STEPS, stage_order_rule, step_class
 from curation.step import PipelineStep, StepParams
 
 STAGE_OPTIONS = ("output_format", "keep_rejected")  # how a document stage writes: per pipeline, per stage
@@ -262,8 +262,8 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
             raise ConfigError(f"{path}: stage {s!r} is added by a run that starts at a whole stage with --input; name its reader under `input:`")
         if s not in FILE_STAGES:
             raise ConfigError(f"{path}: unknown stage {s!r}{_suggest(s, list(FILE_STAGES))}; stages are {', '.join(FILE_STAGES)}")
-    if order != sorted(order, key=FILE_STAGES.index):
-        raise ConfigError(f"{path}: stages must come in the order {', '.join(FILE_STAGES)}; got {', '.join(order)}")
+    if order != sorted(order, key=lambda s: STAGES[s].rank):
+        raise ConfigError(f"{path}: stages must come in this order: {stage_order_rule()}; got {', '.join(order)}")
     defaults = _stage_options(doc, {"output_format": DEFAULT_FORMAT, "keep_rejected": False}, path)
     input_spec = parse_input(doc["input"], f"{path}: input") if doc.get("input") is not None else None
     stages = []

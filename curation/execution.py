@@ -228,16 +228,17 @@ def run_pipeline(
     if read_stage is not None:
         results += run_shard_stages(config, [read_stage], output, inputs, runner, force, progress)
         previous, inputs = "read", None
-    group: list[StageSpec] = []  # consecutive per-shard stages run together, shard by shard
+    names = config.stage_names
+    group: list[StageSpec] = []  # per-shard stages next to each other in the pipeline run together, shard by shard
     for name in chosen + [None]:
-        if name is not None and STAGES[name].per_shard:
-            group.append(specs[name])
-            continue
-        if group:
+        joins = name is not None and STAGES[name].per_shard and (not group or names.index(name) == names.index(group[-1].name) + 1)
+        if group and not joins:  # e.g. extract, dedup, filter: filter reads dedup's shards, not extract's
             results += run_shard_stages(config, group, output, inputs if group[0].name == chosen[0] else None, runner, force, progress)
             group = []
-        if name is not None:
-            k = config.stage_names.index(name)
+        if name is not None and STAGES[name].per_shard:
+            group.append(specs[name])
+        elif name is not None:
+            k = names.index(name)
             before = previous if previous is not None and name == chosen[0] else (config.stage_names[k - 1] if k else None)
             ctx = StageContext(config, specs[name], output, before, runner, force, progress)
             results.append(stage_runner(name)(ctx))

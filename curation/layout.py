@@ -212,9 +212,18 @@ def read_marker(url: str) -> dict[str, Any]:
     return marker
 
 
+def stage_order(output: str) -> list[str]:
+    """The stages of the run in ``output`` in the order its pipeline runs them (filter and dedup
+    may come in either order: run.json's pipeline says which), then any others in the usual order."""
+    info = read_run_info(output) or {}
+    run = [s for s in info.get("config") or {} if s in STAGE_ORDER]
+    first = STAGE_ORDER[0]  # "read": a run that starts at a whole stage with --input reads its input there first
+    return [first] + run + [s for s in STAGE_ORDER[1:] if s not in run]
+
+
 def stage_layouts(output: str) -> list[StageLayout]:
     """The stages a run has written under ``output``, in pipeline order."""
-    return [StageLayout(output, s) for s in STAGE_ORDER if exists(join(output, s))]
+    return [StageLayout(output, s) for s in stage_order(output) if exists(join(output, s))]
 
 
 def load_run_stats(output: str) -> dict[str, StageStats]:

@@ -58,6 +58,7 @@ class StageKind:
     what: str = ""
     documents: bool = True  # writes document shards (output_format, keep_rejected apply)
     in_files: bool = True  # a pipeline file may name it (False: a run adds it by itself)
+    rank: int = 0  # a pipeline lists its stages by rank; stages of equal rank may come in either order
 
     @property
     def per_shard(self) -> bool:
@@ -70,15 +71,25 @@ STAGES: dict[str, StageKind] = {
     for s in (
         # A run that starts at a whole stage with --input first reads the input into document shards here.
         StageKind("read", ("reader",), what="input documents -> document shards", in_files=False),
-        StageKind("extract", ("reader", "document"), what="input files -> documents -> main text"),
-        StageKind("filter", ("reader", "document"), what="documents -> documents"),
-        StageKind("dedup", ("stage",), "curation.dedup.driver:run_dedup", "exact and near duplicates across every shard"),
+        StageKind("extract", ("reader", "document"), what="input files -> documents -> main text", rank=1),
+        # filter and dedup in either order: FineWeb filters, then de-duplicates; FineWeb-2 de-duplicates
+        # each language, then filters
+        StageKind("filter", ("reader", "document"), what="documents -> documents", rank=2),
+        StageKind("dedup", ("stage",), "curation.dedup.driver:run_dedup", "exact and near duplicates across every shard", rank=2),
         StageKind("tokenize", ("stage",), "curation.tokenization.driver:run_tokenize", "documents -> shuffled, packed token sequences",
-                  documents=False),
+                  documents=False, rank=3),
     )
 }
-STAGE_ORDER: tuple[str, ...] = tuple(STAGES)
+STAGE_ORDER: tuple[str, ...] = tuple(STAGES)  # the usual order; a run's own is its pipeline's (layout.stage_order)
 FILE_STAGES: tuple[str, ...] = tuple(s for s in STAGE_ORDER if STAGES[s].in_files)  # the stages a pipeline file may list
+
+
+def stage_order_rule() -> str:
+    """The order a pipeline file lists its stages in, in words: "extract, then filter and dedup in either order, then tokenize"."""
+    ranks: dict[int, list[str]] = {}
+    for s in FILE_STAGES:
+        ranks.setdefault(STAGES[s].rank, []).append(s)
+    return ", then ".join(names[0] if len(names) == 1 else f"{' and '.join(names)} in either order" for _, names in sorted(ranks.items()))
 
 
 def _load(target: str, what: str) -> Any:

@@ -7,6 +7,7 @@ stage still running or that crashed shows whatever shards it finished).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from curation.ledger import format_ledger, ledger
@@ -87,14 +88,15 @@ def language_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | Non
     return out
 
 
-def language_stages(rows: list[dict[str, Any]]) -> list[str]:
-    """The stages the per-language rows report, in pipeline order."""
+def language_stages(rows: list[dict[str, Any]], order: Sequence[str] = STAGE_ORDER) -> list[str]:
+    """The stages the per-language rows report, in the run's order (``order``: its stages, as
+    ``load_run_stats`` lists them; filter and dedup may come in either order)."""
     seen = {s for r in rows for s in r["kept"]}
-    return [s for s in STAGE_ORDER if s in seen] + sorted(seen - set(STAGE_ORDER))
+    return [s for s in order if s in seen] + sorted(seen - set(order))
 
 
-def format_language_funnel(rows: list[dict[str, Any]], limit: int = TOP_LANGUAGE_ROWS) -> str:
-    stages = language_stages(rows)
+def format_language_funnel(rows: list[dict[str, Any]], limit: int = TOP_LANGUAGE_ROWS, order: Sequence[str] = STAGE_ORDER) -> str:
+    stages = language_stages(rows, order)
     with_tokens = any("tokens" in r for r in rows)
     head = f"{'language':<10}{'identified':>11}" + "".join(f"{'kept ' + s:>14}" for s in stages) + (f"{'tokens':>12}" if with_tokens else "") + "  top drop reasons"
     lines = [head, "-" * len(head)]
@@ -144,7 +146,7 @@ def format_funnel(stats: dict[str, StageStats], manifest: dict[str, Any] | None 
         lines += ["", f"languages ({_n(total)} documents): {top}"]
     by_language = language_funnel(stats, manifest)
     if sum(1 for r in by_language if any(r["kept"].values())) > 1:
-        lines += ["", format_language_funnel(by_language)]
+        lines += ["", format_language_funnel(by_language, order=list(stats))]
     lines.append("")
     for s, ss in stats.items():
         docs = ss.steps[0].docs_in if ss.steps else 0

@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 
 from curation.io.fs import exists, filesystem, join, read_bytes
 from curation.io.shards import REJECTED_SCHEMA, SCHEMA, format_of, read_columns, shard_columns
-from curation.layout import StageLayout
-from curation.registry import STAGE_ORDER, STAGES, step_class
+from curation.layout import StageLayout, stage_order
+from curation.registry import STAGES, step_class
 
 
 def _schema_problem(url: str, expected: pa.Schema) -> str | None:
@@ -168,7 +168,7 @@ def verify(output: str) -> tuple[dict[str, int], list[str]]:
     """Shards checked per stage, and every problem found."""
     checked: dict[str, int] = {}
     problems: list[str] = []
-    for stage in (s for s in STAGE_ORDER if STAGES[s].documents):
+    for stage in (s for s in stage_order(output) if STAGES[s].documents):
         layout = StageLayout(output, stage)
         if layout.done_names() or layout.shard_files():
             checked[stage], found = verify_documents(output, stage)

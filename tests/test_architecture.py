@@ -187,3 +187,35 @@ def test_training_and_sampling_run_without_the_pipeline_packages(sample, tmp_pat
 def test_every_bundled_pipeline_loads(path):
     config = load_pipeline(path)
     assert config.stage_names and all(spec.build() for stage in config.stages for spec in stage.steps)
+
+
+@pytest.mark.slow
+def test_a_pipeline_may_deduplicate_before_it_filters(sample, tmp_path):
+    """extract, dedup, filter (FineWeb-2's order): the filter stage reads the dedup stage's shards, every
+    report lists the stages in the run's order, and running filter without dedup's output is one clear error."""
+    from curation.errors import InputError
+    from curation.execution import run_pipeline
+    from curation.io.shards import read_documents
+    from curation.layout import load_run_stats
+    from curation.verify import verify
+
+    folder, _ = sample
+    path = tmp_path / "dedup-first.yaml"
+    path.write_text("stages:\n  extract:\n    - warc_reader: {}\n    - trafilatura: {}\n  dedup:\n    - exact_dedup: {on: [text]}\n"
+                    "  filter:\n    - language: {languages: [en]}\n    - gopher_quality: {}\n")
+    config = load_pipeline(path)
+    out = tmp_path / "out"
+    results = run_pipeline(config, str(folder), str(out), progress=False, executor="local")
+    assert [r.stage for r in results] == ["extract", "dedup", "filter"] and not any(r.shards_failed for r in results)
+
+    def count(stage: str) -> int:
+        return sum(1 for f in (out / stage / "shards").glob("*.parquet") for _ in read_documents(str(f)))
+
+    stats = load_run_stats(str(out))
+    assert list(stats) == ["extract", "dedup", "filter"]
+    assert count("dedup") < count("extract")  # the sample plants exact duplicates
+    assert stats["filter"].steps[0].docs_in == count("dedup")
+    assert verify(str(out))[1] == []
+
+    with pytest.raises(InputError, match="dedup, which has no finished shard"):
+        run_pipeline(config, str(folder), str(tmp_path / "other"), stages=["extract", "filter"], progress=False, executor="local")

@@ -39,6 +39,9 @@ def test_the_fineweb_pipeline_loads():
         ("stages:\n  extract:\n    - warc_reader: {statuses: [200, ok]}\n", ["key 'statuses'", "integers from 100 to 599", "[200, 'ok']"]),
         ("stages:\n  extract:\n    - warc_reader: {statuses: []}\n", ["key 'statuses'", "'any' or a list of HTTP status codes"]),
         ("stages:\n  extract:\n    - warc_reader: {mime_fallback: magic}\n", ["'warc_reader'", "key 'mime_fallback'", "'http' or 'libmagic'", "'magic'"]),
+        ("stages:\n  extract:\n    - warc_reader: {}\n  tokenize:\n    - tokenize: {}\n  filter:\n    - language: {}\n",
+         ["stages must come in this order: extract, then filter and dedup in either order, then tokenize", "got extract, tokenize, filter"]),
+        ("stages:\n  filter:\n    - language: {}\n  extract:\n    - warc_reader: {}\n", ["stages must come in this order", "got filter, extract"]),
     ],
 )
 def test_bad_pipeline_files_name_the_problem(tmp_path, body, expected):
@@ -136,3 +139,9 @@ def test_write_settings_and_the_input_reader_are_checked_when_the_file_loads(tmp
     with pytest.raises(ConfigError) as e:
         load_pipeline(write(tmp_path, body))
     assert "\n" not in str(e.value) and all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_dedup_may_come_before_filter(tmp_path):
+    """FineWeb-2's order (de-duplicate each language, then filter) is a pipeline file, not new code."""
+    path = write(tmp_path, "stages:\n  extract:\n    - warc_reader: {}\n  dedup:\n    - exact_dedup: {}\n  filter:\n    - language: {}\n")
+    assert load_pipeline(path).stage_names == ["extract", "dedup", "filter"]

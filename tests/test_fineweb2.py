@@ -420,8 +420,10 @@ def test_fineweb2_pipeline_file_loads():
     from curation.config import load_pipeline
 
     config = load_pipeline(ROOT / "pipelines" / "fineweb2.yaml")
-    filter_steps = {s.name: s.params for s in config.stage("filter").steps}
-    assert [s.name for s in config.stage("filter").steps][:4] == ["language", "gopher_repetition", "fineweb_quality", "gopher_quality"]
+    assert config.stage_names == ["extract", "dedup", "filter", "tokenize"]  # FineWeb-2 de-duplicates before filtering
+    assert [s.name for s in config.stage("extract").steps][-1] == "language"
+    filter_steps = {s.name: s.params for s in (*config.stage("extract").steps, *config.stage("filter").steps)}
+    assert [s.name for s in config.stage("filter").steps][:3] == ["gopher_repetition", "fineweb_quality", "gopher_quality"]
     assert all(filter_steps[n].per_language == "fineweb2" for n in ("language", "gopher_repetition", "fineweb_quality", "gopher_quality"))
     assert "c4_quality" not in filter_steps
     minhash = {s.name: s.params for s in config.stage("dedup").steps}["minhash_dedup"]
@@ -436,7 +438,8 @@ def sample_fineweb2_run(sample, ray_session, tmp_path_factory):
 
     folder, manifest = sample
     out = tmp_path_factory.mktemp("fineweb2_run")
-    results = run_pipeline(load_pipeline(ROOT / "pipelines" / "fineweb2.yaml"), str(folder), str(out), stages=["extract", "filter"], progress=False)
+    results = run_pipeline(load_pipeline(ROOT / "pipelines" / "fineweb2.yaml"), str(folder), str(out), stages=["extract", "dedup", "filter"], progress=False)
+    assert [r.stage for r in results] == ["extract", "dedup", "filter"]
     assert all(not r.shards_failed for r in results)
     extracted = {d.url: d for f in sorted(glob.glob(f"{out}/extract/shards/*.parquet")) for d in read_documents(f)}
     kept = {d.url: d for f in sorted(glob.glob(f"{out}/filter/shards/*.parquet")) for d in read_documents(f)}
@@ -489,7 +492,8 @@ def test_sample_foreign_pages_are_kept_by_fineweb2(sample_fineweb2_run, capsys):
 
     assert main(["stats", str(out)]) == 0
     table = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines() if line.split()[:1] and line.split()[0] in planted}
-    assert table == {code: [str(n), str(n)] for code, n in planted.items()}  # language, identified, kept filter; no drop reasons
+    # language, identified, kept after extract, dedup and filter (the run's order); no drop reasons
+    assert table == {code: [str(n)] * 4 for code, n in planted.items()}
 
 
 @pytest.mark.slow

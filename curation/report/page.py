@@ -133,10 +133,11 @@ def render_overview(d: dict[str, Any]) -> str:
     if extract:
         card("WARC records read" if extract[0]["step"] == "warc_reader" else "documents in", fmt_int(extract[0]["docs_in"]))
         card("documents extracted", fmt_int(extract[-1]["documents"]))
-    for stage, label in (("filter", "documents after filtering"), ("dedup", "documents after dedup")):
+    labels = {"filter": "documents after filtering", "dedup": "documents after dedup"}
+    for stage in (s for s in d["stages"] if s in labels):  # the run's order: FineWeb-2 de-duplicates before filtering
         rows = [r for r in steps if r["stage"] == stage]
         if rows:
-            card(label, fmt_int(rows[-1]["documents"]))
+            card(labels[stage], fmt_int(rows[-1]["documents"]))
     if d["tokens"]:
         card(f'{d["tokens"]["tokenizer"] or ""} tokens'.strip(), fmt_int(d["tokens"]["total"].get("tokens", 0)))
     card("CPU time, all stages", fmt_seconds(sum(c["cpu_seconds"] for c in d["compute"])))
@@ -240,8 +241,6 @@ def render_languages(d: dict[str, Any]) -> str:
     return mix + render_language_funnel(d)
 
 
-def _language_stages(rows: list[dict[str, Any]]) -> list[str]:
-    return language_stages(rows)
 
 
 def _fate(row: dict[str, Any], stages: list[str]) -> list[tuple[str, int]]:
@@ -272,7 +271,7 @@ def render_language_funnel(d: dict[str, Any]) -> str:
     head = "<h3>Per-language funnel</h3>"
     if not rows:
         return head + _empty("no step knew the documents' languages (a language step sets them)")
-    stages = _language_stages(rows)
+    stages = language_stages(rows, d["stages"])
     shown = rows[:TOP_LANGUAGES] + ([_sum_rows(rows[TOP_LANGUAGES:], f"other ({len(rows) - TOP_LANGUAGES})")] if len(rows) > TOP_LANGUAGES else [])
     colors = {f"dropped in {s}": c for s, c in zip(stages, ["#f4a582", "#d4a6c8", "#f1ce63", "#bab0ac"])}
     chart_rows = []
@@ -323,7 +322,7 @@ def render_lengths(d: dict[str, Any]) -> str:
     series = []
     rows = []
     for i, h in enumerate(d["lengths"]):
-        name = {"extract": "extracted (extract output)", "filter": "after filtering (filter output)", "dedup": "final (dedup output)"}.get(h["stage"], h["stage"])
+        name = {"extract": "extracted (extract output)", "filter": "after filtering (filter output)", "dedup": "after dedup (dedup output)"}.get(h["stage"], h["stage"])
         series.append({**h, "name": name, "color": colors[i % 2] if len(d["lengths"]) > 1 else colors[1]})
         sampled = "" if h["complete"] else f' (read {fmt_int(h["documents"])} documents from {h["files_read"]} of {h["files_total"]} shards)'
         rows.append(f'<tr><td>{esc(name)}{esc(sampled)}</td><td>{fmt_int(h["documents"])}</td><td>{fmt_int(h["characters"])}</td>'
