@@ -189,6 +189,11 @@ def run_pipeline(
     for s in chosen:
         config.stage(s)  # raises a clear error for a stage the pipeline lacks
     chosen = [s for s in config.stage_names if s in chosen]
+    for name in chosen[1:]:  # a stage whose stage before is not run now must find that one's shards, before any work
+        before = config.stage_names[config.stage_names.index(name) - 1]
+        if before not in chosen and not StageLayout(_absolute(output), before).done_names():
+            raise InputError(f"stage {name!r} reads the shards of stage {before!r} in {output}, which has none finished: "
+                             f"add {before} to --stages (the pipeline runs {', '.join(config.stage_names)})")
     specs = {name: config.stage(name) for name in chosen}
     for name in chosen:  # a missing model file is one clear line now, not a failure in every shard
         for step in specs[name].build_steps():

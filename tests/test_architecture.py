@@ -217,5 +217,6 @@ def test_a_pipeline_may_deduplicate_before_it_filters(sample, tmp_path):
     assert stats["filter"].steps[0].docs_in == count("dedup")
     assert verify(str(out))[1] == []
 
-    with pytest.raises(InputError, match="dedup, which has no finished shard"):
+    with pytest.raises(InputError, match="reads the shards of stage 'dedup'.*add dedup to --stages"):
         run_pipeline(config, str(folder), str(tmp_path / "other"), stages=["extract", "filter"], progress=False, executor="local")
+    assert not (tmp_path / "other").exists()  # found before any work
