@@ -33,7 +33,7 @@ def _spacy_tokens(sp: W._Spacy, chunks: list[str]) -> list[tuple[str, ...]]:
 
 
 def _named_chars(sp: W._Spacy) -> list[str]:
-    """Every character the language's special cases and affix regexes name (as themselves or as \\uXXXX)."""
+    """Every character the language's special cases and affix regexes name (written as themselves or as \\u escapes with four hex digits)."""
     chars = {ch for rule in sp.rules for ch in rule}
     tok = sp.tokenizer
     for method in (tok.prefix_search, tok.suffix_search, tok.infix_finditer, tok.token_match, tok.url_match):
