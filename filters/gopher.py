@@ -265,6 +265,9 @@ class GopherRepetitionFilter(BaseFilter):
         super().__init__(params, label)
         self.settings = LanguageSettings(self.name, self.params)
 
+    def warm_up(self) -> None:
+        self.settings.warm_up()
+
     def preflight(self) -> None:
         self.settings.preflight(self.label)
 
@@ -372,6 +375,9 @@ class GopherQualityFilter(BaseFilter):
     def __init__(self, params: StepParams | None = None, label: str | None = None):
         super().__init__(params, label)
         self.settings = LanguageSettings(self.name, self.params, _stop_word_set)
+
+    def warm_up(self) -> None:
+        self.settings.warm_up()
 
     def preflight(self) -> None:
         self.settings.preflight(self.label)

@@ -18,6 +18,14 @@ the archive: the ``domains`` list, which is sorted, stays one bytes object searc
 bisection (after checking that it is plain sorted ASCII, one domain a line, nothing for
 datatrove's parsing to change; otherwise it is parsed into a set exactly as datatrove does).
 
+Unpacking the archive costs ~0.5-0.9 s of CPU in every worker process, on the way to its first
+shard. The first load therefore also writes the checked ``domains`` list (124 MB), its index and
+the ``urls`` list to ``curation.assets.derived_cache_dir()``, in a folder named by the archive's
+size and CRC-32 (like datatrove, which keeps the extracted archive in its cache folder); later
+loads map that file (``mmap``: ~0.05 s, and the pages are shared by every worker on the machine
+instead of 124 MB in each). A cache folder that is missing, partial or unreadable is rebuilt or
+ignored; the lists are the same either way (``tests/test_filters_url.py``).
+
 tldextract runs offline, on the public suffix list snapshot it ships
 (``TLDExtract(suffix_list_urls=(), cache_dir=None)``). datatrove's ``TLDExtract()`` fetches the
 live list when it can (and falls back to the same snapshot when it cannot), so on a machine with
@@ -29,9 +37,14 @@ from __future__ import annotations
 import bisect
 import functools
 import io
+import json
+import mmap
+import os
 import re
+import shutil
 import tarfile
 import zlib
+from array import array
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -72,19 +85,26 @@ class SortedLines:
 
     BLOCK = 2048  # bytes of list per entry of the sparse index
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes | mmap.mmap, starts: list[int] | None = None):
+        """``data``: the list (bytes, or a read-only ``mmap`` of it); ``starts``: its sparse index
+        as ``index()`` returns it, when already known."""
         self.data = data
-        # sparse index: the line starting at (or right after) every BLOCK-th byte
+        self._starts = self.index(data) if starts is None else starts
+        find = data.find
+        self._keys = [data[s : (find(b"\n", s) + 1 or len(data) + 1) - 1] for s in self._starts]
+
+    @classmethod
+    def index(cls, data: bytes | mmap.mmap) -> list[int]:
+        """The offset of the line starting at (or right after) every BLOCK-th byte."""
         starts = [0]
         find = data.find
-        for offset in range(self.BLOCK, len(data), self.BLOCK):
+        for offset in range(cls.BLOCK, len(data), cls.BLOCK):
             nl = find(b"\n", offset - 1)
             if nl < 0 or nl + 1 >= len(data):
                 break
             if nl + 1 > starts[-1]:
                 starts.append(nl + 1)
-        self._starts = starts
-        self._keys = [data[s : (find(b"\n", s) + 1 or len(data) + 1) - 1] for s in starts]
+        return starts
 
     def _line_at(self, start: int) -> bytes:
         end = self.data.find(b"\n", start)
@@ -178,13 +198,24 @@ class Blocklist:
         self.urls = urls
 
 
+BLOCKLIST_CACHE_FORMAT = 1  # raise when the files written by _write_cached change
+
+
 @worker_resource
 def load_blocklist() -> Blocklist:
-    """The UT1 domain and URL blocklists, read once per process from datatrove's archive."""
-    from curation.assets import url_blocklist_archive
+    """The UT1 domain and URL blocklists, read once per process: from the cache folder when an
+    earlier load wrote it, else from datatrove's archive (and the cache folder written)."""
+    from curation.assets import derived_cache_dir, url_blocklist_archive
 
     raw = url_blocklist_archive().read_bytes()
-    known_sorted = (len(raw), zlib.crc32(raw)) in KNOWN_SORTED_ARCHIVES
+    crc = zlib.crc32(raw)
+    base = derived_cache_dir()
+    folder = base / f"ut1-blocklist-{len(raw)}-{crc:08x}-v{BLOCKLIST_CACHE_FORMAT}" if base is not None else None
+    if folder is not None and (cached := _read_cached(folder)) is not None:
+        return cached
+    if folder is not None and folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)  # not whole (damaged, or from an interrupted clean-up): rebuilt below
+    known_sorted = (len(raw), crc) in KNOWN_SORTED_ARCHIVES
     tar_bytes = zlib.decompress(raw, 31) if raw[:2] == b"\x1f\x8b" else raw
     members = {}
     with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
@@ -193,11 +224,50 @@ def load_blocklist() -> Blocklist:
                 members[m.name.rsplit("/", 1)[-1]] = tar.extractfile(m).read()
     del tar_bytes
     domains_data = members.get("domains", b"")
+    urls_data = members.get("urls", b"")
     domains = SortedLines.build(domains_data, known_sorted)
     if domains is None:
         domains = parse_list(_text_lines(domains_data), do_normalize=False)
-    urls = parse_list(_text_lines(members.get("urls", b"")), do_normalize=False)
+    elif folder is not None:  # only a list that passed SortedLines' checks is cached
+        _write_cached(folder, domains_data, domains._starts, urls_data)
+    urls = parse_list(_text_lines(urls_data), do_normalize=False)
     return Blocklist(domains, urls)
+
+
+def _read_cached(folder) -> Blocklist | None:
+    """The blocklist from a cache folder ``_write_cached`` wrote, or None if it is absent or not whole."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        with open(folder / "domains", "rb") as f:
+            if os.fstat(f.fileno()).st_size != meta["domains_bytes"] or not meta["domains_bytes"]:
+                return None
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        starts = array("q")
+        starts.frombytes((folder / "starts").read_bytes())
+        urls_data = (folder / "urls").read_bytes()
+        if len(urls_data) != meta["urls_bytes"] or len(starts) != meta["index_entries"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Blocklist(SortedLines(data, starts.tolist()), parse_list(_text_lines(urls_data), do_normalize=False))
+
+
+def _write_cached(folder, domains_data: bytes, starts: list[int], urls_data: bytes) -> None:
+    """Write the cache folder whole or not at all: built aside, then renamed into place (a worker
+    that loses the race to another, or finds the disk full, just goes on without it)."""
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    try:
+        tmp.mkdir()
+        (tmp / "domains").write_bytes(domains_data)
+        (tmp / "starts").write_bytes(array("q", starts).tobytes())
+        (tmp / "urls").write_bytes(urls_data)
+        meta = {"domains_bytes": len(domains_data), "urls_bytes": len(urls_data), "index_entries": len(starts)}
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        os.rename(tmp, folder)
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @worker_resource

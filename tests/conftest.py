@@ -55,8 +55,9 @@ def ray_session():
         pytest.skip("make test-fast runs no Ray")
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=200 * 1024 * 1024, logging_level="WARNING")
+    from curation.executor import connect_ray
+
+    connect_ray(None, 2)  # as `curation run` starts its embedded Ray
     yield ray
     ray.shutdown()
 

@@ -128,6 +128,23 @@ def test_a_marker_missing_a_field_is_one_line_naming_file_and_field(tmp_path):
     assert "shard-1.json" in proc.stderr and "'stats'" in proc.stderr
 
 
+def test_embedded_ray_starts_without_its_api_server_only_meanwhile():
+    """The API server is skipped while an embedded Ray starts (``_no_api_server``) and Ray's own method
+    is back afterwards, even when the start fails."""
+    from ray._private.node import Node
+
+    from curation import executor
+
+    original = Node.start_api_server
+    with executor._no_api_server():
+        assert Node.start_api_server is not original
+        assert Node.start_api_server(object(), include_dashboard=False, raise_on_failure=False) is None
+    assert Node.start_api_server is original
+    with pytest.raises(RuntimeError), executor._no_api_server():
+        raise RuntimeError("ray.init failed")
+    assert Node.start_api_server is original
+
+
 @pytest.mark.ray
 @pytest.mark.slow
 def test_local_and_ray_executors_write_identical_shards(sample, sample_run, tmp_path):

@@ -83,6 +83,47 @@ def test_known_archive_is_sorted_and_searched_without_a_set():
 
 
 # --------------------------------------------------------------------------------------------
+# The blocklist's cache folder
+
+
+def _load_uncached(monkeypatch, cache_dir: str):
+    monkeypatch.setenv("CURATION_CACHE_DIR", cache_dir)
+    return url.load_blocklist.__wrapped__()
+
+
+@pytest.mark.slow
+def test_blocklist_from_its_cache_folder_equals_the_archive(tmp_path, monkeypatch):
+    """The first load writes the cache folder, the next maps it; both answer as the archive's list,
+    and a partial or damaged folder is ignored, not trusted."""
+    plain = _load_uncached(monkeypatch, "off")
+    assert isinstance(plain.domains.data, bytes)
+    first = _load_uncached(monkeypatch, str(tmp_path))  # from the archive; writes the folder
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.startswith("ut1-blocklist-") and not list(tmp_path.glob("*.tmp-*"))
+    second = _load_uncached(monkeypatch, str(tmp_path))
+    import mmap
+
+    assert isinstance(second.domains.data, mmap.mmap)
+    assert second.domains._starts == plain.domains._starts and second.domains._keys == plain.domains._keys
+    assert second.urls == plain.urls == first.urls
+    assert bytes(second.domains.data) == plain.domains.data
+    rng = random.Random(13)
+    lines = plain.domains.data.split(b"\n")
+    probes = [rng.choice(lines).decode() for _ in range(2000)]
+    probes += [p + "x" for p in probes[:500]] + ["x" + p for p in probes[:500]] + ["", "zzzz.zz", "0", "a"]
+    for p in probes:
+        assert (p in second.domains) == (p in plain.domains), p
+    # a damaged folder (a truncated list) is not used; an unreadable cache place means no cache
+    with open(folder / "domains", "r+b") as f:
+        f.truncate(1000)
+    assert url._read_cached(folder) is None
+    assert isinstance(_load_uncached(monkeypatch, str(tmp_path)).domains.data, bytes)  # rebuilt from the archive
+    assert url._read_cached(folder) is not None  # and written whole again
+    (tmp_path / "file").write_text("")
+    assert _load_uncached(monkeypatch, str(tmp_path / "file" / "sub")).urls == plain.urls
+
+
+# --------------------------------------------------------------------------------------------
 # against datatrove
 
 

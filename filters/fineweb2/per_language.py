@@ -69,6 +69,12 @@ class LanguageSettings:
             detail = "; ".join(f"{m} (for {len(codes)} languages, e.g. {codes[0]})" for m, codes in sorted(missing.items()))
             raise CurationError(f"step {label!r}: per_language: fineweb2 needs word tokenizers that are not installed: {detail}; run `make install`")
 
+    def warm_up(self) -> None:
+        """Load the English word tokenizer (spaCy, ~1 s) before the first shard. With ``per_language``
+        the languages are known only from the documents: each tokenizer loads on its first text."""
+        if self.per_language is None:
+            _words.spacy_objects()
+
     def for_doc(self, doc: Document) -> Setting | None:
         """The document's setting; None: its language has no FineWeb-2 config."""
         if self.per_language is None:
