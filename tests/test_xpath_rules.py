@@ -169,5 +169,8 @@ def test_trafilatura_output_identical_on_every_real_page(shared_data, rules_remo
     step = TrafilaturaExtractor()  # compiled_rules: true by default
     assert [step.extract(p.text) for p in pages] == shipped
     assert xpath_rules.installed()
+    form = "<html><body><form><input name='q'></form></body></html>"
+    assert type(lxml_html.fromstring(form, parser=xpath_rules._html_parser()).find(".//input")) is lxml_html.HtmlElement
     off = TrafilaturaExtractor(TrafilaturaParams(compiled_rules=False))
     assert off.extract(pages[0].text) == shipped[0] and not xpath_rules.installed()
+    assert type(lxml_html.fromstring(form, parser=xpath_rules._html_parser()).find(".//input")) is lxml_html.InputElement
