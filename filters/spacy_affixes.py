@@ -312,15 +312,20 @@ class AffixTokenizer:
             return None
         if not self.known.issuperset(chunk):
             self._learn(chunk)
-        if chunk[0] in self.head_ok and chunk[-1] in self.tail_ok and self.body_ok.issuperset(chunk):
+        head_ok, tail_ok, body_ok = self.head_ok, self.tail_ok, self.body_ok
+        if chunk[0] in head_ok and chunk[-1] in tail_ok and body_ok.issuperset(chunk):
             return (chunk,)
         token_match = self.token_match
         string = chunk
         prefixes: list[str] = []
         suffixes: list[str] = []
         last_size = 0
+        plain = False  # string meets no affix rule (as the test above): no prefix, suffix or infix
         # Tokenizer._split_affixes
         while string and len(string) != last_size:
+            if string[0] in head_ok and string[-1] in tail_ok and body_ok.issuperset(string):
+                plain = True  # pre_len and suf_len would be 0: spaCy's loop breaks here
+                break
             pre_len = self._prefix_len(string)
             suf_len = self._suffix_len(string[pre_len:])
             if not pre_len and not suf_len:
@@ -356,7 +361,7 @@ class AffixTokenizer:
         if string:
             if string in rules:
                 return None
-            matches = self._infixes(string)
+            matches = [] if plain else self._infixes(string)
             if not matches or (token_match is not None and token_match(string)) or (self.url_match is not None and self.url_match(string)):
                 tokens.append(string)
             else:
