@@ -68,7 +68,7 @@ _POOLS = {
 }
 
 
-def _random_texts(used: str, rng: random.Random, count: int = 300) -> list[str]:
+def _random_texts(used: str, rng: random.Random, count: int = 120) -> list[str]:
     pool = _POOLS[used]
     joiner = " " if used == "pyvi" else ""
     return [joiner.join(rng.choice(pool) for _ in range(rng.randint(0, 150))) for _ in range(count)]
