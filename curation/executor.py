@@ -200,7 +200,7 @@ def _no_api_server() -> Iterator[None]:
     except (ImportError, AttributeError):
         yield
         return
-    Node.start_api_server = lambda self, **kwargs: None
+    Node.start_api_server = lambda self, *args, **kwargs: None
     try:
         yield
     finally:

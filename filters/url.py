@@ -22,7 +22,7 @@ Unpacking the archive costs ~0.5-0.9 s of CPU in every worker process, on the wa
 shard. The first load therefore also writes the checked ``domains`` list (124 MB), its index and
 the ``urls`` list to ``curation.assets.derived_cache_dir()``, in a folder named by the archive's
 size and CRC-32 (like datatrove, which keeps the extracted archive in its cache folder); later
-loads map that file (``mmap``: ~0.05 s, and the pages are shared by every worker on the machine
+loads map that file (``mmap``: ~0.1 s, and the pages are shared by every worker on the machine
 instead of 124 MB in each). A cache folder that is missing, partial or unreadable is rebuilt or
 ignored; the lists are the same either way (``tests/test_filters_url.py``).
 

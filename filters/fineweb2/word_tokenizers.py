@@ -285,6 +285,20 @@ class _FastLibrarySplitter(LibrarySplitter):
 
     spacy_based = False
 
+    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
+        super().__init__(tokenizer_factory, name)
+        self._loaded = None
+
+    def _tokenizer(self):
+        """What ``_load`` returns, loaded on first use (once per process)."""
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    @abstractmethod
+    def _load(self):
+        """The library objects ``_fast_words`` calls (checked to be those datatrove's object uses)."""
+
     @abstractmethod
     def _fast_words(self, text: str) -> list[str]:
         """datatrove's words of ``text``, called with the lock held."""
@@ -328,20 +342,14 @@ class SudachiSplitter(_FastLibrarySplitter):
 
     spacy_based = True
 
-    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
-        super().__init__(tokenizer_factory, name)
-        self._sudachi = None
+    def _load(self):
+        from datatrove.utils.japanese_tokenizer import JapaneseTokenizer
+        from datatrove.utils.word_tokenizers import chunk_text_on_bytes
 
-    def _tokenizer(self):
-        if self._sudachi is None:
-            from datatrove.utils.japanese_tokenizer import JapaneseTokenizer
-            from datatrove.utils.word_tokenizers import chunk_text_on_bytes
-
-            ja = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds
-            if type(ja) is not JapaneseTokenizer or ja.need_subtokens or ja.split_mode not in (None, "A"):
-                raise CurationError(f"spaCy's Japanese pipeline is not datatrove's split-mode-A JapaneseTokenizer ({ja!r})")
-            self._sudachi = (ja.tokenizer, chunk_text_on_bytes)
-        return self._sudachi
+        ja = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds
+        if type(ja) is not JapaneseTokenizer or ja.need_subtokens or ja.split_mode not in (None, "A"):
+            raise CurationError(f"spaCy's Japanese pipeline is not datatrove's split-mode-A JapaneseTokenizer ({ja!r})")
+        return ja.tokenizer, chunk_text_on_bytes
 
     def _fast_words(self, text: str) -> list[str]:
         sudachi, chunk_text_on_bytes = self._tokenizer()
@@ -387,19 +395,13 @@ class PyviSplitter(_FastLibrarySplitter):
 
     spacy_based = True
 
-    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
-        super().__init__(tokenizer_factory, name)
-        self._vi = None
+    def _load(self):
+        from spacy.lang.vi import VietnameseTokenizer
 
-    def _tokenizer(self):
-        if self._vi is None:
-            from spacy.lang.vi import VietnameseTokenizer
-
-            vi = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds
-            if type(vi) is not VietnameseTokenizer or not vi.use_pyvi:
-                raise CurationError(f"spaCy's Vietnamese pipeline does not use pyvi ({vi!r})")
-            self._vi = (vi, vi.ViTokenizer.ViTokenizer)
-        return self._vi
+        vi = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds
+        if type(vi) is not VietnameseTokenizer or not vi.use_pyvi:
+            raise CurationError(f"spaCy's Vietnamese pipeline does not use pyvi ({vi!r})")
+        return vi, vi.ViTokenizer.ViTokenizer
 
     @staticmethod
     def features(words: list[str], vit) -> list[dict]:
@@ -485,21 +487,15 @@ class BurmeseSplitter(_FastLibrarySplitter):
     once), puts a space before each character tagged "1" and splits on whitespace. No per-block cache: the labels
     come from a Viterbi pass over the whole text."""
 
-    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
-        super().__init__(tokenizer_factory, name)
-        self._tagger = None
+    def _load(self):
+        import os
 
-    def _crf(self):
-        if self._tagger is None:
-            import os
+        import pycrfsuite
 
-            import pycrfsuite
-
-            pds_tokenize = importlib.import_module("pyidaungsu.tokenize")  # the module (the package's ``tokenize`` is a function)
-            tagger = pycrfsuite.Tagger()
-            tagger.open(os.path.join(os.path.abspath(os.path.dirname(pds_tokenize.__file__)), "model/tokenizer.crfsuite"))
-            self._tagger = tagger
-        return self._tagger
+        pds_tokenize = importlib.import_module("pyidaungsu.tokenize")  # the module (the package's ``tokenize`` is a function)
+        tagger = pycrfsuite.Tagger()
+        tagger.open(os.path.join(os.path.abspath(os.path.dirname(pds_tokenize.__file__)), "model/tokenizer.crfsuite"))
+        return tagger
 
     @staticmethod
     def _edge_features(s: str, i: int) -> list[str]:
@@ -557,7 +553,7 @@ class BurmeseSplitter(_FastLibrarySplitter):
 
     def _fast_words(self, text: str) -> list[str]:
         sent = text.replace(" ", "")
-        labels = self._crf().tag(self.features(sent))
+        labels = self._tokenizer().tag(self.features(sent))
         if len(labels) != len(sent):
             raise ValueError("one CRF label per character expected")
         complete = "".join([" " + c if p == "1" else c for c, p in zip(sent, labels)])
