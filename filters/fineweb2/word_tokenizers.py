@@ -182,61 +182,9 @@ class LibrarySplitter(Splitter):
                 result = tokenizer.word_tokenize(text)
             except ImportError as e:
                 raise CurationError(f"word tokenizer {self.name!r} is not installed ({e}); run `make install` (the multilingual extra)") from e
-        if len(self._recent) >= RECENT_TEXTS:
-            del self._recent[next(iter(self._recent))]
-        self._recent[text] = result
-        return result
+        return self._remember(text, result)
 
-
-class JiebaSplitter(LibrarySplitter):
-    """datatrove's ``SpaCyTokenizer("zh")`` words (spaCy's Chinese pipeline, jieba segmenter), without spaCy's Doc,
-    with a per-process cache of jieba's blocks.
-
-    spaCy's ``ChineseTokenizer`` takes jieba's non-empty pieces (``jieba.cut(text, cut_all=False)``), aligns them
-    with the text (whitespace between them becomes whitespace tokens) and datatrove keeps the stripped non-empty
-    token texts: jieba's pieces, stripped, without the blank ones. ``jieba.cut`` splits the text with its regex
-    ``re_han_default`` into blocks and segments each block alone (dictionary graph plus HMM for a Han block,
-    character by character otherwise), so a block's pieces do not depend on the rest of the text: they are
-    cached by block. Texts containing "IS_ALPHA" go to datatrove's own tokenizer (see ``filters.words._datatrove``).
-    """
-
-    MAX_CACHED_BLOCKS = 200_000
-
-    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
-        super().__init__(tokenizer_factory, name)
-        self._blocks: dict[str, tuple[str, ...]] = {}
-
-    def _jieba(self):
-        import logging
-
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading lines would be printed by every worker
-        spacy_tokenizer = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds: jieba must be its segmenter
-        segmenter = getattr(spacy_tokenizer, "segmenter", None)
-        if getattr(segmenter, "value", segmenter) != "jieba":
-            raise CurationError(f"spaCy's Chinese pipeline does not segment with jieba ({spacy_tokenizer.segmenter!r})")
-        return spacy_tokenizer.jieba_seg
-
-    def words(self, text: str) -> list[str]:
-        found = self._recent.get(text)
-        if found is not None:
-            return found
-        if "IS_ALPHA" in text:
-            return super().words(text)
-        with self._lock:
-            seg = self._jieba()
-            blocks = self._blocks
-            if len(blocks) > self.MAX_CACHED_BLOCKS:
-                blocks.clear()
-            result: list[str] = []
-            for block in seg.re_han_default.split(text):
-                if not block:
-                    continue
-                pieces = blocks.get(block)
-                if pieces is None:
-                    pieces = blocks[block] = tuple(p.strip() for p in seg.cut(block, cut_all=False) if p and p.strip())
-                result.extend(pieces)
+    def _remember(self, text: str, result: list[str]) -> list[str]:
         if len(self._recent) >= RECENT_TEXTS:
             del self._recent[next(iter(self._recent))]
         self._recent[text] = result
@@ -320,9 +268,53 @@ class _FastLibrarySplitter(LibrarySplitter):
                 result = None
         if result is None:
             return super().words(text)
-        if len(self._recent) >= RECENT_TEXTS:
-            del self._recent[next(iter(self._recent))]
-        self._recent[text] = result
+        return self._remember(text, result)
+
+
+class JiebaSplitter(_FastLibrarySplitter):
+    """datatrove's ``SpaCyTokenizer("zh")`` words (spaCy's Chinese pipeline, jieba segmenter), without spaCy's Doc,
+    with a per-process cache of jieba's blocks.
+
+    spaCy's ``ChineseTokenizer`` takes jieba's non-empty pieces (``jieba.cut(text, cut_all=False)``), aligns them
+    with the text (whitespace between them becomes whitespace tokens) and datatrove keeps the stripped non-empty
+    token texts: jieba's pieces, stripped, without the blank ones. ``jieba.cut`` splits the text with its regex
+    ``re_han_default`` into blocks and segments each block alone (dictionary graph plus HMM for a Han block,
+    character by character otherwise), so a block's pieces do not depend on the rest of the text: they are
+    cached by block.
+    """
+
+    spacy_based = True
+    MAX_CACHED_BLOCKS = 200_000
+
+    def __init__(self, tokenizer_factory: Callable[[], object], name: str):
+        super().__init__(tokenizer_factory, name)
+        self._blocks: dict[str, tuple[str, ...]] = {}
+
+    def _load(self):
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading lines would be printed by every worker
+        spacy_tokenizer = self._factory().tokenizer.tokenizer  # the pipeline datatrove builds: jieba must be its segmenter
+        segmenter = getattr(spacy_tokenizer, "segmenter", None)
+        if getattr(segmenter, "value", segmenter) != "jieba":
+            raise CurationError(f"spaCy's Chinese pipeline does not segment with jieba ({spacy_tokenizer.segmenter!r})")
+        return spacy_tokenizer.jieba_seg
+
+    def _fast_words(self, text: str) -> list[str]:
+        seg = self._tokenizer()
+        blocks = self._blocks
+        if len(blocks) > self.MAX_CACHED_BLOCKS:
+            blocks.clear()
+        result: list[str] = []
+        for block in seg.re_han_default.split(text):
+            if not block:
+                continue
+            pieces = blocks.get(block)
+            if pieces is None:
+                pieces = blocks[block] = tuple(p.strip() for p in seg.cut(block, cut_all=False) if p and p.strip())
+            result.extend(pieces)
         return result
 
 
@@ -590,15 +582,8 @@ def splitter(code: str) -> Splitter:
         lang = a.used.split(":", 1)[1]
         return SpacySplitter(lang, _whitespace_tokenizer() if a.fallback else code)
     factory = functools.partial(_datatrove_tokenizer, a.datatrove, a.argument)
-    if a.used == "jieba":
-        return JiebaSplitter(factory, a.used)
-    if a.used == "sudachipy":
-        return SudachiSplitter(factory, a.used)
-    if a.used == "pyvi":
-        return PyviSplitter(factory, a.used)
-    if a.used == "pyidaungsu":
-        return BurmeseSplitter(factory, a.used)
-    return LibrarySplitter(factory, a.used)
+    fast = {"jieba": JiebaSplitter, "sudachipy": SudachiSplitter, "pyvi": PyviSplitter, "pyidaungsu": BurmeseSplitter}
+    return fast.get(a.used, LibrarySplitter)(factory, a.used)
 
 
 def words(text: str, code: str) -> list[str]:
