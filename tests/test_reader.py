@@ -161,7 +161,8 @@ def gzip_then_garbage(body: bytes) -> bytes:
         ("Content-Encoding: gzip\r\n", gzip_then_garbage(_BIG)),  # fails in the first block: the raw body
         ("Content-Encoding: gzip\r\n", gzip_then_garbage(b" ".join(_WORDS))),  # fails later: what came before
         ("Content-Encoding: gzip\r\n", _GZ[:5000]),  # cut off
-        ("Content-Encoding: x-gzip\r\n", _GZ),  # not one of warcio's decoders
+        ("Content-Encoding: x-gzip\r\n", _GZ),  # gzip's alias since warcio 1.8.2
+        ("Transfer-Encoding: chunked\r\nContent-Encoding: X-Gzip\r\n", chunk(_GZ, 700)),
         ("Content-Encoding: deflate\r\n", zlib.compress(_BIG)),
         ("Content-Encoding: deflate\r\n", zlib.compress(_BIG)[2:-4]),  # raw deflate
         ("Content-Encoding: deflate\r\n", b"neither zlib nor raw deflate"),

@@ -227,18 +227,20 @@ _WARCIO_BLOCK = 16384  # warcio.utils.BUFF_SIZE: warcio reads (and decompresses)
 
 
 def warcio_content(body: bytes, headers: dict[str, str]) -> bytes:
-    """The HTTP body as warcio's ``ArcWarcRecord.content_stream().read()`` gives it (warcio 1.8),
+    """The HTTP body as warcio's ``ArcWarcRecord.content_stream().read()`` gives it (warcio 1.8.2),
     i.e. the bytes datatrove's WarcReader sniffs with libmagic and decodes.
 
     Like warcio: de-chunked only when Transfer-Encoding is exactly ``chunked``, falling back to the
-    raw bytes from the first chunk header that does not parse; Content-Encoding ``gzip``,
-    ``deflate`` (zlib, else raw deflate) and ``br`` undone (any other value, ``x-gzip`` included,
-    left alone); a body that does not decompress from its start passed on as it is, and a failure
-    after some output ends it; nothing after the end of the compressed stream. (warcio's ``br``
-    decoder fails outright with brotli >= 1.1, which datatrove's reader does not survive; here it
-    simply decodes.) ``decode_transfer`` is the strict version used for the HTML itself.
+    raw bytes from the first chunk header that does not parse; Content-Encoding ``gzip``, its
+    alias ``x-gzip`` (since warcio 1.8.2), ``deflate`` (zlib, else raw deflate) and ``br`` undone
+    (any other value left alone); a body that does not decompress from its start passed on as it
+    is, and a failure after some output ends it; nothing after the end of the compressed stream.
+    (warcio's ``br`` decoder needs brotlicffi since 1.8.2 and failed outright with brotli >= 1.1
+    before; here it simply decodes.) ``decode_transfer`` is the strict version used for the HTML.
     """
     encoding = headers.get("content-encoding", "").lower()
+    if encoding == "x-gzip":
+        encoding = "gzip"
     blocks = _warcio_chunks(body) if headers.get("transfer-encoding") == "chunked" else _warcio_blocks(body)
     if encoding not in ("gzip", "deflate", "br"):
         return b"".join(blocks)
