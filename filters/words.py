@@ -66,19 +66,38 @@ _lock = threading.Lock()
 
 
 def _import_spacy():
-    """``import spacy``, without letting its thinc import torch where torch is installed (the trainer
-    extra): torch costs a second per worker process and tokenizing never touches it."""
+    """``import spacy`` without two things tokenizing never touches. torch: where the trainer extra
+    installs it, spaCy's thinc imports it, a second per worker process. spaCy's command-line
+    interface: ``spacy/__init__`` imports ``spacy.cli`` for one function, ``info``, and with it typer,
+    weasel and every command (0.2 s and ~360 modules per worker). Both stand-ins are gone once spaCy
+    is in: a later ``import torch`` or ``import spacy.cli`` gets the real module, and ``spacy.info``
+    calls the real function."""
     import sys
+    import types
 
-    if "spacy" in sys.modules or "torch" in sys.modules:
+    if "spacy" in sys.modules:
         import spacy
 
         return spacy
-    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
+
+    def info(*args, **kwargs):
+        from spacy.cli.info import info as real
+
+        return real(*args, **kwargs)
+
+    cli = types.ModuleType("spacy.cli")
+    cli.__path__ = []  # a package, so that spacy.cli.info can be its module
+    cli_info = types.ModuleType("spacy.cli.info")
+    cli_info.info = info  # type: ignore[attr-defined]
+    stand_ins = {"torch": None, "spacy.cli": cli, "spacy.cli.info": cli_info}  # None: `import torch` raises ImportError
+    added = [name for name in stand_ins if name not in sys.modules]
+    sys.modules.update({name: stand_ins[name] for name in added})  # type: ignore[misc]
     try:
         import spacy
     finally:
-        del sys.modules["torch"]
+        for name in added:
+            if sys.modules.get(name, 0) is stand_ins[name]:
+                del sys.modules[name]
     return spacy
 
 
@@ -90,22 +109,24 @@ class _Spacy:
 
         spacy = _import_spacy()
         from spacy.attrs import IS_PUNCT, ORTH
+        from spacy.pipeline import Sentencizer
         from spacy.tokenizer import Tokenizer
 
-        # Exactly datatrove's SpaCyTokenizer(lang) pipeline: for the whole-text paths.
         self.lang = lang
-        self.nlp = spacy.blank(lang)
-        self.nlp.add_pipe("sentencizer")
-        tok = self.nlp.tokenizer
-        # The same tokenizer on a vocabulary that computes no lexeme attributes (is_alpha,
+        self._nlp = None  # datatrove's own pipeline, built on first use (``nlp``)
+        self._nlp_lock = threading.Lock()
+        # The blank pipeline's tokenizer on a vocabulary that computes no lexeme attributes (is_alpha,
         # like_num, shape, ...): the token texts do not depend on them, and computing them for
         # every new string is half the cost of tokenizing. Used for the chunks.
+        self.fast = spacy.blank(lang)
+        tok = self.fast.tokenizer
         if type(tok) is not Tokenizer:
             raise ValueError(f"spaCy {lang!r} has its own tokenizer ({type(tok).__name__}), not the rule-based one this cache reproduces")
-        self.fast = spacy.blank(lang)
+        # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
+        self.punct_chars = frozenset(Sentencizer(punct_chars=None).punct_chars)  # the "sentencizer" pipe's default
+        self.is_punct = self.fast.vocab.lex_attr_getters[IS_PUNCT]
         self.fast.vocab.lex_attr_getters = {}
-        self.tokenizer = self.fast.tokenizer
-        assert self.tokenizer.rules == tok.rules
+        self.tokenizer = tok
         vocab = self.fast.vocab
         common = dict(
             prefix_search=tok.prefix_search,
@@ -156,10 +177,6 @@ class _Spacy:
         self.rules = frozenset(rules)
         # spaCy's affix rules in Python, for chunks no special case touches (filters/spacy_affixes.py)
         self.affixes = AffixTokenizer(self.tokenizer, self.rules)
-        # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
-        sentencizer = self.nlp.get_pipe("sentencizer")
-        self.punct_chars = frozenset(sentencizer.punct_chars)
-        self.is_punct = self.nlp.vocab.lex_attr_getters[IS_PUNCT]
         # whitespace tokens are plain for the sentencizer only if no punct char is whitespace
         self.sentence_fast_path = self.safe and not any(c.isspace() for p in self.punct_chars for c in p)
         # Same rules, no matcher patterns: gives the tokens that the real tokenizer's matcher
@@ -172,6 +189,18 @@ class _Spacy:
             self.pre_tokenizer = no_matcher(vocab, rules={k: v for k, v in rules.items() if " " not in k}, **common)
         finally:
             no_matcher.loading = False
+
+    @property
+    def nlp(self):
+        """Exactly datatrove's SpaCyTokenizer(lang) pipeline (blank, with a sentencizer), for the
+        whole-text paths: built when first asked for, as most processes never take them."""
+        if self._nlp is None:
+            with self._nlp_lock:
+                if self._nlp is None:
+                    nlp = _import_spacy().blank(self.lang)
+                    nlp.add_pipe("sentencizer")
+                    self._nlp = nlp
+        return self._nlp
 
     def has_effectful_match(self, pre: list[str]) -> bool:
         eff = self.effectful

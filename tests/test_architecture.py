@@ -128,21 +128,53 @@ def test_a_marker_missing_a_field_is_one_line_naming_file_and_field(tmp_path):
     assert "shard-1.json" in proc.stderr and "'stats'" in proc.stderr
 
 
-def test_embedded_ray_starts_without_its_api_server_only_meanwhile():
-    """The API server is skipped while an embedded Ray starts (``_no_api_server``) and Ray's own method
-    is back afterwards, even when the start fails."""
+def test_embedded_ray_starts_without_its_api_server_and_monitor_only_meanwhile():
+    """The API server and the autoscaler monitor are skipped while an embedded Ray starts
+    (``_without_unused_head_processes``); Ray's own methods are back afterwards, even when the start fails."""
     from ray._private.node import Node
 
     from curation import executor
 
-    original = Node.start_api_server
-    with executor._no_api_server():
-        assert Node.start_api_server is not original
+    originals = {name: getattr(Node, name) for name in executor.UNUSED_HEAD_PROCESSES}
+    with executor._without_unused_head_processes():
         assert Node.start_api_server(object(), include_dashboard=False, raise_on_failure=False) is None
-    assert Node.start_api_server is original
-    with pytest.raises(RuntimeError), executor._no_api_server():
+        assert Node.start_monitor(object()) is None
+        assert all(getattr(Node, name) is not method for name, method in originals.items())
+    assert all(getattr(Node, name) is method for name, method in originals.items())
+    with pytest.raises(RuntimeError), executor._without_unused_head_processes():
         raise RuntimeError("ray.init failed")
-    assert Node.start_api_server is original
+    assert all(getattr(Node, name) is method for name, method in originals.items())
+
+
+@pytest.mark.ray
+def test_embedded_ray_runs_no_api_server_and_no_monitor(ray_session):
+    """The test session's Ray starts as ``curation run`` starts its own: it has neither process."""
+    from ray._private import ray_constants
+    from ray._private import worker as ray_worker
+
+    processes = ray_worker._global_node.all_processes
+    assert ray_constants.PROCESS_TYPE_RAYLET in processes
+    assert not processes.get(ray_constants.PROCESS_TYPE_MONITOR) and not processes.get(ray_constants.PROCESS_TYPE_DASHBOARD)
+
+
+@pytest.mark.ray
+def test_embedded_ray_waits_for_its_node_by_reading_the_node_table(ray_session):
+    """While an embedded Ray starts, ``get_node`` reads the node table until the node is there, then
+    answers as Ray's own call does; Ray's function is back afterwards, even when the start fails."""
+    import ray
+    import ray._private.services as services
+
+    from curation import executor
+
+    gcs, node = ray.get_runtime_context().gcs_address, ray.get_runtime_context().get_node_id()
+    original = services.get_node
+    with executor._prompt_node_wait():
+        assert services.get_node is not original
+        assert services.get_node(gcs, node) == original(gcs, node)
+    assert services.get_node is original
+    with pytest.raises(RuntimeError), executor._prompt_node_wait():
+        raise RuntimeError("ray.init failed")
+    assert services.get_node is original
 
 
 @pytest.mark.ray
