@@ -1,12 +1,13 @@
-"""spaCy's affix tokenization of one chunk, in Python, without spaCy's per-token costs: exact, or no answer.
+"""spaCy's affix tokenization of one chunk, in Python, without spaCy's per-token costs.
 
 spaCy's rule-based ``Tokenizer`` splits a whitespace-free chunk with ``_split_affixes`` and
-``_attach_tokens`` (spaCy 3.8, ``tokenizer.pyx``): strip prefixes and suffixes in a loop (stopping at
-``token_match`` or a special case), then split what is left at its infixes. ``AffixTokenizer.tokens``
-is that code, line for line, calling the pipeline's own ``prefix_search``, ``suffix_search``,
-``infix_finditer``, ``token_match`` and ``url_match``. It gives no answer (``None``) wherever a special
-case (``tokenizer.rules``) would be looked up with success: those, and the matcher that applies
-special cases across tokens, stay spaCy's (``filters.words`` sends such chunks to spaCy).
+``_attach_tokens`` (spaCy 3.8, ``tokenizer.pyx``): a chunk that is a special case (``tokenizer.rules``)
+gets that case's pieces; otherwise strip prefixes and suffixes in a loop (stopping at ``token_match``
+or a special case, which keeps the affix just stripped), then give what is left its special case's
+pieces or split it at its infixes. ``AffixTokenizer.tokens`` is that code, calling the pipeline's own
+``prefix_search``, ``suffix_search``, ``infix_finditer``, ``token_match`` and ``url_match``. What it
+leaves to spaCy is the matcher that applies special cases across tokens (``filters.words`` sends the
+few chunks where it changes anything to spaCy).
 
 What makes it fast is that most regex calls are skipped where their answer is known: the three
 regexes are big alternations (~2.5 µs a call for the suffixes, which are searched at every
@@ -17,8 +18,9 @@ match can consume first, or last), conservatively: any construct the analysis do
 (backreferences, local flags, ``.``) counts as "any character", and then the real regex is called.
 A character's class is worked out once per process (``_CharClass``), so the check is a set lookup.
 
-tests/test_spacy_affixes.py compares it with spaCy's own tokenizer on every chunk of the real texts in
-every spaCy language FineWeb-2 uses and on random chunks made of every character those regexes name.
+tests/test_spacy_affixes.py compares it with spaCy's own tokenizer (before its matcher) on every chunk of
+the real texts in every spaCy language FineWeb-2 uses, on every special case with affixes around it, and
+on random chunks made of every character those regexes and special cases name.
 """
 
 from __future__ import annotations
@@ -254,9 +256,13 @@ def _pattern_of(method) -> re.Pattern | None:
 
 
 class AffixTokenizer:
-    """The tokens spaCy's ``Tokenizer`` gives one chunk by its affix rules, or None where a special case applies."""
+    """The tokens spaCy's ``Tokenizer`` gives one chunk by its affix rules and special cases (before its matcher).
 
-    def __init__(self, tokenizer, rules: frozenset[str]):
+    ``rules``: each special-case string and its tokens (the ORTH of its pieces), ``tokenizer.rules`` as
+    ``{string: tuple of piece texts}``.
+    """
+
+    def __init__(self, tokenizer, rules: dict[str, tuple[str, ...]]):
         self.rules = rules
         self.token_match = tokenizer.token_match
         self.url_match = tokenizer.url_match
@@ -304,12 +310,12 @@ class AffixTokenizer:
             return []
         return list(self.infix_finditer(s))
 
-    def tokens(self, chunk: str) -> tuple[str, ...] | None:
-        """spaCy's tokens of ``chunk`` (no whitespace, not empty) before its special-case matcher; None
-        where a special case is looked up with success (spaCy must decide)."""
+    def tokens(self, chunk: str) -> tuple[str, ...]:
+        """spaCy's tokens of ``chunk`` (no whitespace, not empty) before its special-case matcher."""
         rules = self.rules
-        if chunk in rules:
-            return None
+        special = rules.get(chunk)
+        if special is not None:  # Tokenizer._try_specials_and_cache on the whole chunk
+            return special
         if not self.known.issuperset(chunk):
             self._learn(chunk)
         head_ok, tail_ok, body_ok = self.head_ok, self.tail_ok, self.body_ok
@@ -321,31 +327,36 @@ class AffixTokenizer:
         suffixes: list[str] = []
         last_size = 0
         plain = False  # string meets no affix rule (as the test above): no prefix, suffix or infix
-        # Tokenizer._split_affixes
+        # Tokenizer._split_affixes. Its checks come in another order where the outcome is the same: with
+        # neither a prefix nor a suffix, its loop ends on this string whatever token_match and the special
+        # cases say, so those are asked only when there is an affix.
         while string and len(string) != last_size:
             if string[0] in head_ok and string[-1] in tail_ok and body_ok.issuperset(string):
-                plain = True  # pre_len and suf_len would be 0: spaCy's loop breaks here
+                plain = True  # pre_len and suf_len would be 0: spaCy's loop ends here
                 break
             pre_len = self._prefix_len(string)
             suf_len = self._suffix_len(string[pre_len:])
             if not pre_len and not suf_len:
-                # the loop ends here whatever token_match says: spaCy's break and the loop test agree
                 break
             if token_match is not None and token_match(string):
                 break
             if string in rules:
-                return None
+                break
             last_size = len(string)
             if pre_len:
                 prefix = string[:pre_len]
                 minus_pre = string[pre_len:]
                 if minus_pre and minus_pre in rules:
-                    return None
+                    string = minus_pre
+                    prefixes.append(prefix)
+                    break
             if suf_len:
                 suffix = string[-suf_len:]
                 minus_suf = string[:-suf_len]
                 if minus_suf and minus_suf in rules:
-                    return None
+                    string = minus_suf
+                    suffixes.append(suffix)
+                    break
             if pre_len and suf_len and pre_len + suf_len <= len(string):
                 string = string[pre_len:-suf_len]
                 prefixes.append(prefix)
@@ -359,23 +370,25 @@ class AffixTokenizer:
         # Tokenizer._attach_tokens
         tokens = prefixes
         if string:
-            if string in rules:
-                return None
-            matches = [] if plain else self._infixes(string)
-            if not matches or (token_match is not None and token_match(string)) or (self.url_match is not None and self.url_match(string)):
-                tokens.append(string)
+            special = rules.get(string)
+            if special is not None:
+                tokens.extend(special)
             else:
-                start = 0
-                for match in matches:
-                    infix_start, infix_end = match.start(), match.end()
-                    if infix_start == 0:  # spaCy's `infix_start == start_before_infixes`
-                        continue
-                    if infix_start != start:
-                        tokens.append(string[start:infix_start])
-                    if infix_start != infix_end:
-                        tokens.append(string[infix_start:infix_end])
-                    start = infix_end
-                if string[start:]:
-                    tokens.append(string[start:])
+                matches = [] if plain else self._infixes(string)
+                if not matches or (token_match is not None and token_match(string)) or (self.url_match is not None and self.url_match(string)):
+                    tokens.append(string)
+                else:
+                    start = 0
+                    for match in matches:
+                        infix_start, infix_end = match.start(), match.end()
+                        if infix_start == 0:  # spaCy's `infix_start == start_before_infixes`
+                            continue
+                        if infix_start != start:
+                            tokens.append(string[start:infix_start])
+                        if infix_start != infix_end:
+                            tokens.append(string[infix_start:infix_end])
+                        start = infix_end
+                    if string[start:]:
+                        tokens.append(string[start:])
         tokens.extend(reversed(suffixes))
         return tuple(tokens)

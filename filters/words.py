@@ -33,10 +33,9 @@ holds for any spaCy language whose tokenizer is spaCy's rule-based ``Tokenizer``
 FineWeb-2 assignment uses but ``zh``, ``ja`` and ``vi``): only the rules differ, and they are read
 from the pipeline. The plain-word shortcut (``_plain_tokens``: no spaCy call for a word with one
 English punctuation mark) was checked for English's rules only, so other languages do without it.
-Every language's new chunks are first given to ``filters.spacy_affixes.AffixTokenizer`` (spaCy's affix loop in
-Python, on the pipeline's own regexes): it answers for any chunk no special case touches, and the chunks it
-answers for are spaCy's only when the matcher cannot change them (no effectful pattern among their tokens);
-the others are tokenized by spaCy as before.
+Every language's new chunks are first given to ``filters.spacy_affixes.AffixTokenizer`` (spaCy's affix loop
+and special cases in Python, on the pipeline's own regexes and rules): its tokens are spaCy's when the matcher
+cannot change them (no effectful pattern among them); the few other chunks are tokenized by spaCy as before.
 
 Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
 spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).
@@ -146,6 +145,8 @@ class _Spacy:
         ]
         pairs = set()
         effectful = {}  # pattern -> its rule string, for patterns whose rule changes the tokens
+        # each special case's tokens: the texts of its pieces
+        pieces_of = {s: tuple(spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rule) for s, rule in rules.items()}
         self.safe = True
         with vocab.memory_zone():
             for s in in_matcher:
@@ -154,8 +155,7 @@ class _Spacy:
                     if any(not t.strip() or any(c.isspace() for c in t) for t in pattern):
                         self.safe = False  # a multi-token pattern with whitespace: never take the fast path
                     pairs.update(zip(pattern, pattern[1:]))
-                pieces = tuple(spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rules[s])
-                if pieces != pattern:
+                if pieces_of[s] != pattern:
                     effectful[pattern] = s
         self.pairs = frozenset(pairs)
         self.pair_left = frozenset(a for a, _ in pairs)
@@ -175,8 +175,8 @@ class _Spacy:
         # letters or digits alone.
         self.plain_words = lang == "en" and all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
         self.rules = frozenset(rules)
-        # spaCy's affix rules in Python, for chunks no special case touches (filters/spacy_affixes.py)
-        self.affixes = AffixTokenizer(self.tokenizer, self.rules)
+        # spaCy's affix rules and special cases in Python (filters/spacy_affixes.py)
+        self.affixes = AffixTokenizer(self.tokenizer, {s: p for s, p in pieces_of.items() if not any(c.isspace() for c in s)})
         # whitespace tokens are plain for the sentencizer only if no punct char is whitespace
         self.sentence_fast_path = self.safe and not any(c.isspace() for p in self.punct_chars for c in p)
         # Same rules, no matcher patterns: gives the tokens that the real tokenizer's matcher
@@ -464,14 +464,14 @@ class SpacyWords:
             joined = "\n".join(missing)
             starts = _starts(missing)
             candidates = _effectful_candidates(sp, joined, starts)
-            # Every chunk gets spaCy's affix rules without spaCy (exact, see filters/spacy_affixes.py) unless a
-            # special case applies. Those are the tokens the matcher sees; it changes them only where they
-            # hold an effectful pattern (possible only in a candidate): such chunks go to spaCy too.
+            # Every chunk gets spaCy's affix rules and special cases without spaCy (exact, see
+            # filters/spacy_affixes.py). Those are the tokens the matcher sees; it changes them only where
+            # they hold an effectful pattern (possible only in a candidate): such chunks go to spaCy.
             rest = []
             affix_tokens = sp.affixes.tokens
             for i, chunk in enumerate(missing):
                 toks = affix_tokens(chunk)
-                if toks is None or (i in candidates and sp.has_effectful_match(toks)):
+                if i in candidates and sp.has_effectful_match(toks):
                     rest.append(chunk)
                     continue
                 if len(toks) == 1:
