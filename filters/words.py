@@ -50,9 +50,13 @@ import bisect
 import functools
 import re
 import threading
+import types
+from collections.abc import Callable
 from itertools import chain, compress, islice
+from typing import Any
 
 from curation.resources import worker_resource
+from filters import spacy_spec
 from filters.spacy_affixes import AffixTokenizer
 
 # The chunk cache of a language is cleared when it grows past either bound (~300 bytes a chunk:
@@ -101,43 +105,52 @@ def _import_spacy():
 
 
 class _Spacy:
-    """The spaCy objects of one language, built once per process by ``spacy_objects()`` / ``spacy_pipeline(lang)``."""
+    """One language's tokenizer rules and spaCy objects, built once per process by ``spacy_objects()`` /
+    ``spacy_pipeline(lang)``.
+
+    The rules (``rules``, ``affixes``, ``pairs``, ``effectful``, ...) come from the blank pipeline, or from
+    what an earlier process kept of it (``filters.spacy_spec``): then spaCy is imported only when a chunk
+    needs its own tokenizer (``tokenizer``, ``pre_tokenizer``) or a text its whole pipeline (``nlp``).
+    """
 
     def __init__(self, lang: str = "en") -> None:
-        import ahocorasick
+        self.lang = lang
+        self._lock = threading.RLock()
+        self._nlp = None  # datatrove's own pipeline, built on first use (``nlp``)
+        self._objects: tuple | None = None  # (fast, tokenizer, pre_tokenizer), built on first use
+        kept = spacy_spec.load(lang)
+        if kept is not None:
+            regexes = {name: spacy_spec.compiled(kept["regexes"][name]) for name in spacy_spec.REGEXES}
+            self._apply(kept, types.SimpleNamespace(**regexes), spacy_spec.is_punct)
+            return
+        data, tokenizer, is_punct = self._derive()
+        self._apply(data, tokenizer, is_punct)
+        if data["regexes"] is not None and is_punct is _lex_attr_is_punct():
+            spacy_spec.save(lang, {**data, "is_punct": spacy_spec.DEFAULT_IS_PUNCT})
 
+    def _derive(self) -> tuple[dict, Any, Callable[[str], bool]]:
+        """The rules from spaCy's blank pipeline (as ``spacy_spec`` keeps them), its tokenizer and its
+        ``is_punct``; the spaCy objects are kept for later use."""
         spacy = _import_spacy()
         from spacy.attrs import IS_PUNCT, ORTH
         from spacy.pipeline import Sentencizer
         from spacy.tokenizer import Tokenizer
 
-        self.lang = lang
-        self._nlp = None  # datatrove's own pipeline, built on first use (``nlp``)
-        self._nlp_lock = threading.Lock()
         # The blank pipeline's tokenizer on a vocabulary that computes no lexeme attributes (is_alpha,
         # like_num, shape, ...): the token texts do not depend on them, and computing them for
         # every new string is half the cost of tokenizing. Used for the chunks.
-        self.fast = spacy.blank(lang)
-        tok = self.fast.tokenizer
+        fast = spacy.blank(self.lang)
+        tok = fast.tokenizer
         if type(tok) is not Tokenizer:
-            raise ValueError(f"spaCy {lang!r} has its own tokenizer ({type(tok).__name__}), not the rule-based one this cache reproduces")
+            raise ValueError(f"spaCy {self.lang!r} has its own tokenizer ({type(tok).__name__}), not the rule-based one this cache reproduces")
         # The sentencizer's inputs: its punctuation characters and the lexeme attribute is_punct.
-        self.punct_chars = frozenset(Sentencizer(punct_chars=None).punct_chars)  # the "sentencizer" pipe's default
-        self.is_punct = self.fast.vocab.lex_attr_getters[IS_PUNCT]
-        self.fast.vocab.lex_attr_getters = {}
-        self.tokenizer = tok
-        vocab = self.fast.vocab
-        common = dict(
-            prefix_search=tok.prefix_search,
-            suffix_search=tok.suffix_search,
-            infix_finditer=tok.infix_finditer,
-            token_match=tok.token_match,
-            url_match=tok.url_match,
-        )
+        punct_chars = sorted(Sentencizer(punct_chars=None).punct_chars)  # the "sentencizer" pipe's default
+        is_punct = fast.vocab.lex_attr_getters[IS_PUNCT]
+        fast.vocab.lex_attr_getters = {}
         rules = dict(tok.rules)
         # Tokenizer.add_special_case adds a matcher pattern when the string has an affix (or a
         # space); the pattern is the string's tokenization by affixes alone (no special cases).
-        bare = Tokenizer(vocab, rules={}, **common)
+        bare = Tokenizer(fast.vocab, rules={}, **_regexes_of(tok))
         in_matcher = [
             s
             for s in rules
@@ -146,17 +159,38 @@ class _Spacy:
         pairs = set()
         effectful = {}  # pattern -> its rule string, for patterns whose rule changes the tokens
         # each special case's tokens: the texts of its pieces
-        pieces_of = {s: tuple(spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rule) for s, rule in rules.items()}
-        self.safe = True
-        with vocab.memory_zone():
+        pieces_of = {s: [spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rule] for s, rule in rules.items()}
+        safe = True
+        with fast.vocab.memory_zone():
             for s in in_matcher:
                 pattern = tuple(t.text for t in bare(s))
                 if len(pattern) > 1:
                     if any(not t.strip() or any(c.isspace() for c in t) for t in pattern):
-                        self.safe = False  # a multi-token pattern with whitespace: never take the fast path
+                        safe = False  # a multi-token pattern with whitespace: never take the fast path
                     pairs.update(zip(pattern, pattern[1:]))
-                if pieces_of[s] != pattern:
+                if tuple(pieces_of[s]) != pattern:
                     effectful[pattern] = s
+        regexes = {name: spacy_spec.regex_data(getattr(tok, name)) for name in spacy_spec.REGEXES}
+        storable = all(data is not None or getattr(tok, name) is None for name, data in regexes.items())
+        data = {
+            "regexes": regexes if storable else None,
+            "rules": pieces_of,
+            "pairs": sorted(pairs),
+            "effectful": sorted([list(p), s] for p, s in effectful.items()),
+            "safe": safe,
+            "punct_chars": punct_chars,
+        }
+        self._objects = (fast, tok, _pre_tokenizer(fast.vocab, tok))
+        return data, tok, is_punct
+
+    def _apply(self, data: dict, tokenizer: Any, is_punct: Callable[[str], bool]) -> None:
+        """Set the rules from ``data`` (``_derive``'s form); ``tokenizer``: the regexes' bound methods."""
+        import ahocorasick
+
+        pieces_of = {s: tuple(p) for s, p in data["rules"].items()}
+        pairs = {tuple(pair) for pair in data["pairs"]}
+        effectful = {tuple(p): s for p, s in data["effectful"]}
+        self.safe = data["safe"]
         self.pairs = frozenset(pairs)
         self.pair_left = frozenset(a for a, _ in pairs)
         self.pair_right = frozenset(b for _, b in pairs)
@@ -173,29 +207,46 @@ class _Spacy:
         # Plain words are tokenized without asking spaCy (_plain_tokens): that holds only for English's
         # rules (checked in the tests), and only while no matcher pattern that changes tokens is made of
         # letters or digits alone.
-        self.plain_words = lang == "en" and all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
-        self.rules = frozenset(rules)
+        self.plain_words = self.lang == "en" and all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
+        self.rules = frozenset(pieces_of)
         # spaCy's affix rules and special cases in Python (filters/spacy_affixes.py)
-        self.affixes = AffixTokenizer(self.tokenizer, {s: p for s, p in pieces_of.items() if not any(c.isspace() for c in s)})
+        self.affixes = AffixTokenizer(tokenizer, {s: p for s, p in pieces_of.items() if not any(c.isspace() for c in s)})
+        self.punct_chars = frozenset(data["punct_chars"])
+        self.is_punct = is_punct
         # whitespace tokens are plain for the sentencizer only if no punct char is whitespace
         self.sentence_fast_path = self.safe and not any(c.isspace() for p in self.punct_chars for c in p)
-        # Same rules, no matcher patterns: gives the tokens that the real tokenizer's matcher
-        # sees. add_special_case asks find_prefix/find_infix/find_suffix whether to add a
-        # pattern; a subclass answers "no" while the rules are loaded. Whitespace rules are left
-        # out: they cannot occur in a chunk.
-        no_matcher = _no_matcher_class()
-        no_matcher.loading = True
-        try:
-            self.pre_tokenizer = no_matcher(vocab, rules={k: v for k, v in rules.items() if " " not in k}, **common)
-        finally:
-            no_matcher.loading = False
+
+    def _spacy_objects(self) -> tuple:
+        if self._objects is None:
+            with self._lock:
+                if self._objects is None:
+                    spacy = _import_spacy()
+                    fast = spacy.blank(self.lang)
+                    fast.vocab.lex_attr_getters = {}
+                    self._objects = (fast, fast.tokenizer, _pre_tokenizer(fast.vocab, fast.tokenizer))
+        return self._objects
+
+    @property
+    def fast(self):
+        """The blank pipeline whose vocabulary computes no lexeme attributes (its ``vocab.memory_zone``)."""
+        return self._spacy_objects()[0]
+
+    @property
+    def tokenizer(self):
+        """spaCy's tokenizer of the blank pipeline, on ``fast``'s vocabulary: for the chunks the matcher changes."""
+        return self._spacy_objects()[1]
+
+    @property
+    def pre_tokenizer(self):
+        """The same rules without matcher patterns: the tokens the real tokenizer's matcher sees."""
+        return self._spacy_objects()[2]
 
     @property
     def nlp(self):
         """Exactly datatrove's SpaCyTokenizer(lang) pipeline (blank, with a sentencizer), for the
         whole-text paths: built when first asked for, as most processes never take them."""
         if self._nlp is None:
-            with self._nlp_lock:
+            with self._lock:
                 if self._nlp is None:
                     nlp = _import_spacy().blank(self.lang)
                     nlp.add_pipe("sentencizer")
@@ -230,6 +281,28 @@ def _no_matcher_class():
             return [] if NoMatcher.loading else super().find_infix(string)
 
     return NoMatcher
+
+
+def _regexes_of(tok) -> dict[str, Any]:
+    return {name: getattr(tok, name) for name in spacy_spec.REGEXES}
+
+
+def _pre_tokenizer(vocab, tok):
+    """``tok``'s rules without matcher patterns: the tokens that the real tokenizer's matcher sees.
+    add_special_case asks find_prefix/find_infix/find_suffix whether to add a pattern; a subclass
+    answers "no" while the rules are loaded. Whitespace rules are left out: they cannot occur in a chunk."""
+    no_matcher = _no_matcher_class()
+    no_matcher.loading = True
+    try:
+        return no_matcher(vocab, rules={k: v for k, v in tok.rules.items() if " " not in k}, **_regexes_of(tok))
+    finally:
+        no_matcher.loading = False
+
+
+def _lex_attr_is_punct():
+    from spacy.lang.lex_attrs import is_punct
+
+    return is_punct
 
 
 @worker_resource

@@ -132,3 +132,74 @@ def test_affix_tokens_are_spacys_on_the_real_texts(shared_data):
             assert sp.affixes.tokens(chunk) == expected, (lang, chunk)
             total += 1
     assert total > 100_000
+
+
+@pytest.mark.parametrize("lang", [lang if lang in QUICK else pytest.param(lang, marks=pytest.mark.slow) for lang in LANGUAGES])
+def test_kept_tokenizer_rules_are_spacys(lang, tmp_path, monkeypatch):
+    """What a process keeps of a spaCy tokenizer (``filters.spacy_spec``) gives the next one the same rules,
+    regexes and tokens, without spaCy's objects until they are asked for."""
+    from filters import spacy_spec
+
+    monkeypatch.setenv("CURATION_CACHE_DIR", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = W._Spacy(lang)  # no file yet: from spaCy, then kept
+    assert built._objects is not None and len(list(tmp_path.glob(f"spacy-tokenizer-{lang}-*.json"))) == 1
+    kept = W._Spacy(lang)
+    assert kept._objects is None  # read from the file
+    for attr in ("rules", "pairs", "pair_left", "pair_right", "effectful", "effectful_lengths", "safe", "plain_words",
+                 "punct_chars", "sentence_fast_path"):
+        assert getattr(kept, attr) == getattr(built, attr), attr
+    assert kept.affixes.rules == built.affixes.rules
+    for name in spacy_spec.REGEXES:
+        ours, theirs = getattr(kept.affixes, name), getattr(built.tokenizer, name)
+        assert spacy_spec.regex_data(ours) == spacy_spec.regex_data(theirs), name
+    rng = random.Random(lang)
+    chars = [chr(c) for c in rng.sample(range(0x21, 0x3000), 3000)] + [ch for ch in _named_chars(built)]
+    assert [kept.is_punct(c) for c in chars] == [built.is_punct(c) for c in chars]
+    chunks = _random_chunks(rng, _named_chars(built), 1000) + _special_chunks(built, rng)[:1000]
+    assert [kept.affixes.tokens(c) for c in chunks] == [built.affixes.tokens(c) for c in chunks]
+    assert kept.tokenizer.rules == built.tokenizer.rules  # spaCy's own objects, built when asked for
+
+
+def test_a_damaged_kept_file_is_ignored_and_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("CURATION_CACHE_DIR", str(tmp_path))
+    W._Spacy("en")
+    (path,) = tmp_path.glob("spacy-tokenizer-en-*.json")
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])  # cut off
+    again = W._Spacy("en")
+    assert again._objects is not None  # built from spaCy
+    assert path.read_bytes() == good  # and kept whole again
+    monkeypatch.setenv("CURATION_CACHE_DIR", "off")
+    assert W._Spacy("en")._objects is not None and not list(tmp_path.glob("*.tmp"))
+
+
+WORDS_WITHOUT_SPACY = """
+import sys
+from filters import words as W
+W.spacy_objects()  # the rules kept by the process before: spaCy is not imported
+text = "Hello, world! I don't think (it's) fine: e.g. U.S.A. costs $5.00 today. Mr. Smith can't go."
+got = W.words(text), W.count_sentences(text)
+assert "spacy" not in sys.modules, "spaCy was imported"
+print(got)
+"""
+
+
+def test_words_are_split_without_importing_spacy_once_its_rules_are_kept(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from bench.datatrove_filters import reference_tokenizer
+
+    env = {**os.environ, "CURATION_CACHE_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parents[1]
+    first = subprocess.run([sys.executable, "-c", "from filters import words as W; W.spacy_objects()"], env=env, cwd=root, timeout=300)
+    assert first.returncode == 0
+    proc = subprocess.run([sys.executable, "-c", WORDS_WITHOUT_SPACY], env=env, cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = "Hello, world! I don't think (it's) fine: e.g. U.S.A. costs $5.00 today. Mr. Smith can't go."
+    from datatrove.utils.text import split_into_sentences
+
+    assert proc.stdout.strip() == str((reference_tokenizer().word_tokenize(text), len(split_into_sentences(text, "eng"))))
