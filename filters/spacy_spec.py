@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 REGEXES = ("prefix_search", "suffix_search", "infix_finditer", "token_match", "url_match")
 DEFAULT_IS_PUNCT = "spacy.lang.lex_attrs.is_punct"  # the lexeme attribute every spaCy language uses
 
@@ -72,7 +72,7 @@ def load(lang: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("lang") != lang or data.get("spacy") != spacy_version():
         return None
-    if data.get("is_punct") != DEFAULT_IS_PUNCT or not all(k in data for k in ("regexes", "rules", "pairs", "effectful", "safe", "punct_chars")):
+    if data.get("is_punct") != DEFAULT_IS_PUNCT or not all(k in data for k in ("regexes", "rules", "pairs", "effectful", "patterns", "safe", "punct_chars")):
         return None
     return data
 

@@ -157,6 +157,7 @@ class _Spacy:
             if not tok.faster_heuristics or tok.find_prefix(s) or tok.find_infix(s) or tok.find_suffix(s) or " " in s
         ]
         pairs = set()
+        patterns = {}  # the matcher's pattern -> its rule string, for the rules a chunk can hold
         effectful = {}  # pattern -> its rule string, for patterns whose rule changes the tokens
         # each special case's tokens: the texts of its pieces
         pieces_of = {s: [spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rule] for s, rule in rules.items()}
@@ -168,6 +169,8 @@ class _Spacy:
                     if any(not t.strip() or any(c.isspace() for c in t) for t in pattern):
                         safe = False  # a multi-token pattern with whitespace: never take the fast path
                     pairs.update(zip(pattern, pattern[1:]))
+                if not any(c.isspace() for c in s):
+                    patterns[pattern] = s
                 if tuple(pieces_of[s]) != pattern:
                     effectful[pattern] = s
         regexes = {name: spacy_spec.regex_data(getattr(tok, name)) for name in spacy_spec.REGEXES}
@@ -177,6 +180,7 @@ class _Spacy:
             "rules": pieces_of,
             "pairs": sorted(pairs),
             "effectful": sorted([list(p), s] for p, s in effectful.items()),
+            "patterns": sorted([list(p), s] for p, s in patterns.items()),
             "safe": safe,
             "punct_chars": punct_chars,
         }
@@ -190,6 +194,8 @@ class _Spacy:
         pieces_of = {s: tuple(p) for s, p in data["rules"].items()}
         pairs = {tuple(pair) for pair in data["pairs"]}
         effectful = {tuple(p): s for p, s in data["effectful"]}
+        self.patterns = {tuple(p): s for p, s in data["patterns"]}
+        self.pattern_lengths = sorted({len(p) for p in self.patterns})
         self.safe = data["safe"]
         self.pairs = frozenset(pairs)
         self.pair_left = frozenset(a for a, _ in pairs)
@@ -252,6 +258,31 @@ class _Spacy:
                     nlp.add_pipe("sentencizer")
                     self._nlp = nlp
         return self._nlp
+
+    def matched(self, toks: tuple[str, ...]) -> tuple[str, ...]:
+        """``Tokenizer._apply_special_cases`` on one chunk's tokens (its affix rules' and special cases'):
+        every matcher pattern found in them; kept, the longest first (then the leftmost), where neither its
+        first nor its last token is in a match met before, kept or not; each kept one replaced by its
+        special case's pieces."""
+        patterns, n = self.patterns, len(toks)
+        found = [(a, a + k) for a in range(n) for k in self.pattern_lengths if a + k <= n and tuple(toks[a : a + k]) in patterns]
+        if not found:
+            return toks
+        found.sort(key=lambda m: (m[1] - m[0], -m[0]))  # spaCy's len_start_cmp, walked from the end
+        seen: set[int] = set()
+        kept = []
+        for a, b in reversed(found):
+            if a not in seen and b - 1 not in seen:
+                kept.append((a, b))
+            seen.update(range(a, b))
+        out: list[str] = []
+        at = 0
+        for a, b in sorted(kept):
+            out += toks[at:a]
+            out += self.affixes.rules.get("".join(toks[a:b]), toks[a:b])
+            at = b
+        out += toks[at:]
+        return tuple(out)
 
     def has_effectful_match(self, pre: list[str]) -> bool:
         eff = self.effectful
@@ -534,55 +565,25 @@ class SpacyWords:
                     last[chunk] = toks[-1]
             missing = rest
         if missing:
-            joined = "\n".join(missing)
-            starts = _starts(missing)
-            candidates = _effectful_candidates(sp, joined, starts)
+            candidates = _effectful_candidates(sp, "\n".join(missing), _starts(missing))
             # Every chunk gets spaCy's affix rules and special cases without spaCy (exact, see
-            # filters/spacy_affixes.py). Those are the tokens the matcher sees; it changes them only where
-            # they hold an effectful pattern (possible only in a candidate): such chunks go to spaCy.
-            rest = []
+            # filters/spacy_affixes.py): the tokens spaCy's matcher sees. The matcher changes them only where
+            # they hold an effectful pattern (possible only in a candidate); there ``sp.matched`` does what it does.
             affix_tokens = sp.affixes.tokens
             for i, chunk in enumerate(missing):
-                toks = affix_tokens(chunk)
-                if i in candidates and sp.has_effectful_match(toks):
-                    rest.append(chunk)
-                    continue
-                if len(toks) == 1:
+                edges = toks = affix_tokens(chunk)
+                if i in candidates and sp.has_effectful_match(edges):
+                    toks = sp.matched(edges)
+                    self.active.add(chunk)
+                if len(toks) == 1 and toks[0] == chunk:
                     toks = (chunk,)  # share the string
                 tok[chunk] = toks
                 added += len(chunk)
-                if toks[0] in sp.pair_right:
-                    first[chunk] = toks[0]
-                if toks[-1] in sp.pair_left:
-                    last[chunk] = toks[-1]
-            if len(rest) < len(missing):
-                self.counters["chunks_without_spacy"] += len(missing) - len(rest)
-                missing = rest
-                joined = "\n".join(missing)
-                starts = _starts(missing)
-                candidates = _effectful_candidates(sp, joined, starts)
-        if missing:
-            pre: dict[int, list[str]] = {}
-            with sp.fast.vocab.memory_zone():
-                final = _group(sp.tokenizer(joined), joined, starts)
-                if candidates:
-                    sub = sorted(candidates)
-                    sub_chunks = [missing[i] for i in sub]
-                    sub_joined = "\n".join(sub_chunks)
-                    for i, toks in zip(sub, _group(sp.pre_tokenizer(sub_joined), sub_joined, _starts(sub_chunks))):
-                        pre[i] = toks
-            for i, chunk in enumerate(missing):
-                toks = final[i]
-                toks = (chunk,) if len(toks) == 1 and toks[0] == chunk else tuple(toks)  # share the string
-                tok[chunk] = toks
-                added += len(chunk)
-                edges = pre.get(i, toks)
-                if i in pre and sp.has_effectful_match(edges):
-                    self.active.add(chunk)
-                if edges and edges[0] in sp.pair_right:
+                if edges[0] in sp.pair_right:
                     first[chunk] = edges[0]
-                if edges and edges[-1] in sp.pair_left:
+                if edges[-1] in sp.pair_left:
                     last[chunk] = edges[-1]
+            self.counters["chunks_without_spacy"] += len(missing)
         self.cached_chars += added
         _cached_chars[self.lang] = self.cached_chars
 

@@ -31,6 +31,13 @@ def _spacy_tokens(sp: W._Spacy, chunks: list[str]) -> list[tuple[str, ...]]:
         return [tuple(t) for t in W._group(sp.pre_tokenizer(joined), joined, W._starts(chunks))]
 
 
+def _spacy_final_tokens(sp: W._Spacy, chunks: list[str]) -> list[tuple[str, ...]]:
+    """spaCy's tokens of each chunk, its special-case matcher applied."""
+    joined = "\n".join(chunks)
+    with sp.fast.vocab.memory_zone():
+        return [tuple(t) for t in W._group(sp.tokenizer(joined), joined, W._starts(chunks))]
+
+
 def _named_chars(sp: W._Spacy) -> list[str]:
     """Every character the language's special cases and affix regexes name (written as themselves or as \\u escapes with four hex digits)."""
     chars = {ch for rule in sp.rules for ch in rule}
@@ -86,12 +93,15 @@ def test_affix_tokens_are_spacys_on_random_chunks(lang):
     rng = random.Random(lang)
     chunks = _random_chunks(rng, _named_chars(sp), 4000) + _special_chunks(sp, rng)
     chunks = [c for c in dict.fromkeys(chunks) if c and not any(ch.isspace() for ch in c)]
-    specials = 0
-    for chunk, expected in zip(chunks, _spacy_tokens(sp, chunks)):
+    specials = changed = 0
+    for chunk, expected, final in zip(chunks, _spacy_tokens(sp, chunks), _spacy_final_tokens(sp, chunks)):
         got = sp.affixes.tokens(chunk)
         assert got == expected, (lang, chunk)
         specials += any(t in sp.rules for t in got) and got != (chunk,)
+        assert sp.matched(got) == final, (lang, chunk)  # spaCy's matcher, without spaCy
+        changed += final != got
     assert specials > 0 or not any(len(p) > 1 for p in sp.affixes.rules.values())  # special cases were met
+    assert changed > 0 or lang not in ("en", "fr")  # and the matcher changed tokens (in these two at least)
 
 
 def test_affix_regex_analysis_is_conservative():
@@ -128,8 +138,9 @@ def test_affix_tokens_are_spacys_on_the_real_texts(shared_data):
             warnings.simplefilter("ignore")
             sp = W.spacy_pipeline(lang)
         chunks = sorted(by_lang.get(lang, set()) | set(rng.sample(pool, 1500)))
-        for chunk, expected in zip(chunks, _spacy_tokens(sp, chunks)):
+        for chunk, expected, final in zip(chunks, _spacy_tokens(sp, chunks), _spacy_final_tokens(sp, chunks)):
             assert sp.affixes.tokens(chunk) == expected, (lang, chunk)
+            assert sp.matched(expected) == final, (lang, chunk)
             total += 1
     assert total > 100_000
 
@@ -158,7 +169,8 @@ def test_kept_tokenizer_rules_are_spacys(lang, tmp_path, monkeypatch):
     chars = [chr(c) for c in rng.sample(range(0x21, 0x3000), 3000)] + [ch for ch in _named_chars(built)]
     assert [kept.is_punct(c) for c in chars] == [built.is_punct(c) for c in chars]
     chunks = _random_chunks(rng, _named_chars(built), 1000) + _special_chunks(built, rng)[:1000]
-    assert [kept.affixes.tokens(c) for c in chunks] == [built.affixes.tokens(c) for c in chunks]
+    assert [kept.matched(kept.affixes.tokens(c)) for c in chunks] == [built.matched(built.affixes.tokens(c)) for c in chunks]
+    assert kept.patterns == built.patterns
     assert kept.tokenizer.rules == built.tokenizer.rules  # spaCy's own objects, built when asked for
 
 
