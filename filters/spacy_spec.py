@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2
+FORMAT = 3
 REGEXES = ("prefix_search", "suffix_search", "infix_finditer", "token_match", "url_match")
 DEFAULT_IS_PUNCT = "spacy.lang.lex_attrs.is_punct"  # the lexeme attribute every spaCy language uses
 

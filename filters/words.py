@@ -33,9 +33,12 @@ holds for any spaCy language whose tokenizer is spaCy's rule-based ``Tokenizer``
 FineWeb-2 assignment uses but ``zh``, ``ja`` and ``vi``): only the rules differ, and they are read
 from the pipeline. The plain-word shortcut (``_plain_tokens``: no spaCy call for a word with one
 English punctuation mark) was checked for English's rules only, so other languages do without it.
-Every language's new chunks are first given to ``filters.spacy_affixes.AffixTokenizer`` (spaCy's affix loop
-and special cases in Python, on the pipeline's own regexes and rules): its tokens are spaCy's when the matcher
-cannot change them (no effectful pattern among them); the few other chunks are tokenized by spaCy as before.
+Every language's new chunks are given to ``filters.spacy_affixes.AffixTokenizer`` (spaCy's affix loop
+and special cases in Python, on the pipeline's own regexes and rules): the tokens spaCy's matcher sees. Where
+it can change them (an effectful pattern among them) ``_Spacy.matched`` does what the matcher does, and so
+for a run of chunks tokenized as one piece. With the rules kept by an earlier process
+(``filters.spacy_spec``), spaCy is imported only for the whole-text paths: texts containing "IS_ALPHA",
+sentence counts of texts with such runs, and a language whose rules are not plain data.
 
 Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
 spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).
@@ -157,7 +160,7 @@ class _Spacy:
             if not tok.faster_heuristics or tok.find_prefix(s) or tok.find_infix(s) or tok.find_suffix(s) or " " in s
         ]
         pairs = set()
-        patterns = {}  # the matcher's pattern -> its rule string, for the rules a chunk can hold
+        patterns = {}  # the matcher's pattern -> its rule string
         effectful = {}  # pattern -> its rule string, for patterns whose rule changes the tokens
         # each special case's tokens: the texts of its pieces
         pieces_of = {s: [spec[ORTH] if ORTH in spec else spec["ORTH"] for spec in rule] for s, rule in rules.items()}
@@ -169,8 +172,7 @@ class _Spacy:
                     if any(not t.strip() or any(c.isspace() for c in t) for t in pattern):
                         safe = False  # a multi-token pattern with whitespace: never take the fast path
                     pairs.update(zip(pattern, pattern[1:]))
-                if not any(c.isspace() for c in s):
-                    patterns[pattern] = s
+                patterns[pattern] = s
                 if tuple(pieces_of[s]) != pattern:
                     effectful[pattern] = s
         regexes = {name: spacy_spec.regex_data(getattr(tok, name)) for name in spacy_spec.REGEXES}
@@ -215,6 +217,7 @@ class _Spacy:
         # letters or digits alone.
         self.plain_words = self.lang == "en" and all(not (s.isalpha() or s.isdigit()) for s in effectful.values())
         self.rules = frozenset(pieces_of)
+        self.pieces = pieces_of
         # spaCy's affix rules and special cases in Python (filters/spacy_affixes.py)
         self.affixes = AffixTokenizer(tokenizer, {s: p for s, p in pieces_of.items() if not any(c.isspace() for c in s)})
         self.punct_chars = frozenset(data["punct_chars"])
@@ -259,11 +262,13 @@ class _Spacy:
                     self._nlp = nlp
         return self._nlp
 
-    def matched(self, toks: tuple[str, ...]) -> tuple[str, ...]:
-        """``Tokenizer._apply_special_cases`` on one chunk's tokens (its affix rules' and special cases'):
-        every matcher pattern found in them; kept, the longest first (then the leftmost), where neither its
-        first nor its last token is in a match met before, kept or not; each kept one replaced by its
-        special case's pieces."""
+    def matched(self, toks: tuple[str, ...], space_after: frozenset[int] = frozenset()) -> tuple[str, ...]:
+        """``Tokenizer._apply_special_cases`` on the tokens of one chunk (its affix rules' and special
+        cases'), or of chunks joined by single spaces (``space_after``: the tokens a space follows):
+        every matcher pattern found in them; kept, the longest first (then the leftmost), where neither
+        its first nor its last token is in a match met before, kept or not; each kept one replaced by
+        the pieces of the special case its text is (a match across a space seldom is one: then its
+        tokens stay)."""
         patterns, n = self.patterns, len(toks)
         found = [(a, a + k) for a in range(n) for k in self.pattern_lengths if a + k <= n and tuple(toks[a : a + k]) in patterns]
         if not found:
@@ -279,7 +284,8 @@ class _Spacy:
         at = 0
         for a, b in sorted(kept):
             out += toks[at:a]
-            out += self.affixes.rules.get("".join(toks[a:b]), toks[a:b])
+            text = "".join(t + " " if i in space_after and i < b - 1 else t for i, t in enumerate(toks[a:b], a))
+            out += self.pieces.get(text, toks[a:b])
             at = b
         out += toks[at:]
         return tuple(out)
@@ -683,12 +689,27 @@ class SpacyWords:
         """Tokenize each run of chunks as one piece; its words go to its first chunk.
 
         A match can only cross crossable boundaries, so every match that involves a run's tokens
-        lies within the run, and the run's substring tokenized alone gives the run's tokens.
+        lies within the run, and the run's substring tokenized alone gives the run's tokens: the
+        matcher (``_Spacy.matched``) over its chunks' tokens before it. Between two chunks, whitespace
+        other than one space is a token of its own, which no pattern holds: matches stop there.
         """
+        sp = self.sp
         spans = [m.span() for m in _CHUNK.finditer(text)]
         seqs = list(seqs)
         for first, end in runs:
-            seqs[first] = tuple(reference_words(text[spans[first][0] : spans[end][1]], self.sp, self.key))
+            words: list[str] = []
+            piece: list[str] = []  # the pre-matcher tokens since the last whitespace token
+            spaced: set[int] = set()  # those a single space follows
+            for k in range(first, end + 1):
+                if k > first:
+                    if text[spans[k - 1][1] : spans[k][0]] == " ":
+                        spaced.add(len(piece) - 1)
+                    else:
+                        words += sp.matched(tuple(piece), frozenset(spaced))
+                        piece, spaced = [], set()
+                piece += sp.affixes.tokens(text[spans[k][0] : spans[k][1]])
+            words += sp.matched(tuple(piece), frozenset(spaced))
+            seqs[first] = tuple(words)
             for k in range(first + 1, end + 1):
                 seqs[k] = ()
         return seqs
