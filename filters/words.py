@@ -641,13 +641,12 @@ class SpacyWords:
         self.counters["runs_retokenized"] += len(runs)
         return runs
 
-    def _chunk_tokens(self, text: str, whole_runs: bool = True) -> list[tuple[str, ...]] | None:
+    def _chunk_tokens(self, text: str) -> list[tuple[str, ...]] | None:
         """The words of each chunk of ``text`` (None: use the whole-text path).
 
         Where a matcher pattern may cross a chunk boundary and shadow a token-changing match (see
-        the module docstring), the run of chunks joined by such boundaries is tokenized by spaCy as
-        one piece, and its words are given to the run's first chunk (``whole_runs``; otherwise
-        None is returned).
+        the module docstring), the run of chunks joined by such boundaries is tokenized as one piece
+        (``_retokenize_runs``).
         """
         chunks = self._chunks(text)
         if chunks is None:
@@ -655,8 +654,6 @@ class SpacyWords:
         seqs = self._over_chunks(chunks, list)
         runs = self._runs(chunks)
         if runs:
-            if not whole_runs:
-                return None
             seqs = self._retokenize_runs(text, seqs, runs)
         return seqs
 
@@ -686,7 +683,9 @@ class SpacyWords:
         return runs
 
     def _retokenize_runs(self, text: str, seqs: list, runs: list[tuple[int, int]]) -> list:
-        """Tokenize each run of chunks as one piece; its words go to its first chunk.
+        """Tokenize each run of chunks as one piece; its words go to its first chunk (those after a
+        whitespace token in it, to the first chunk after that token: the order of words and whitespace
+        tokens stays spaCy's, for the sentencizer).
 
         A match can only cross crossable boundaries, so every match that involves a run's tokens
         lies within the run, and the run's substring tokenized alone gives the run's tokens: the
@@ -697,21 +696,19 @@ class SpacyWords:
         spans = [m.span() for m in _CHUNK.finditer(text)]
         seqs = list(seqs)
         for first, end in runs:
-            words: list[str] = []
-            piece: list[str] = []  # the pre-matcher tokens since the last whitespace token
+            at = first  # the first chunk of the piece since the last whitespace token: it gets the piece's words
+            piece: list[str] = []  # that piece's pre-matcher tokens
             spaced: set[int] = set()  # those a single space follows
             for k in range(first, end + 1):
                 if k > first:
                     if text[spans[k - 1][1] : spans[k][0]] == " ":
                         spaced.add(len(piece) - 1)
                     else:
-                        words += sp.matched(tuple(piece), frozenset(spaced))
-                        piece, spaced = [], set()
+                        seqs[at] = sp.matched(tuple(piece), frozenset(spaced))
+                        at, piece, spaced = k, [], set()
+                    seqs[k] = ()
                 piece += sp.affixes.tokens(text[spans[k][0] : spans[k][1]])
-            words += sp.matched(tuple(piece), frozenset(spaced))
-            seqs[first] = tuple(words)
-            for k in range(first + 1, end + 1):
-                seqs[k] = ()
+            seqs[at] = sp.matched(tuple(piece), frozenset(spaced))
         return seqs
 
     def words(self, text: str, key: str | None = None) -> list[str]:
@@ -781,7 +778,7 @@ class SpacyWords:
         sp = self.sp
         if not text or not sp.sentence_fast_path:
             return reference_count_sentences(text, sp, self.key)
-        seqs = self._chunk_tokens(text, whole_runs=False)
+        seqs = self._chunk_tokens(text)
         if seqs is None:
             return reference_count_sentences(text, sp, self.key)
         # runs: chunk, whitespace, chunk, ..., chunk (the first and last may be "")

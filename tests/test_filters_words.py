@@ -94,6 +94,9 @@ def test_words_random_soup_finds_the_shadowing_case():
         text = " ".join("".join(rng.choice(frags) for _ in range(rng.randint(1, 3))) for _ in range(rng.randint(2, 8)))
         expected = ref_words(text)
         assert W.words(text) == expected, text
+        if _ % 3 == 0:  # and the sentences of a third of them, other whitespace between some chunks
+            spaced = re.sub(r" ", lambda m: rng.choice([" ", " ", "\n", "  "]), text)
+            assert W.count_sentences(spaced) == ref_sentences(spaced), spaced
         naive = [w for chunk in text.split() for w in ref_words(chunk)]
         naive_differs += naive != expected
     # the boundary check is needed: splitting chunk by chunk alone would get some of these wrong
