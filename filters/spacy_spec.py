@@ -9,7 +9,7 @@ file and compiling five patterns, a few hundredths. The first process that build
 writes the file to ``curation.assets.derived_cache_dir()``, named by the language, spaCy's version and
 this format; a file that does not read back whole is ignored (and replaced). Where a tokenizer's rules are
 not plain data (a function of its own, a pattern of the ``regex`` module), nothing is written and every
-process builds it with spaCy, as before. tests/test_filters_words.py checks that the data read back
+process builds it with spaCy, as before. tests/test_spacy_affixes.py checks that the data read back
 equals what spaCy gives, in every spaCy language FineWeb-2 uses.
 """
 
