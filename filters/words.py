@@ -425,28 +425,6 @@ def reference_count_sentences(text: str, sp: _Spacy | None = None, key: str = "e
 # The cached path.
 
 
-def _group(doc, joined: str, starts: list[int]) -> list[list[str]]:
-    """Non-whitespace tokens of ``doc`` (``joined``: chunks joined by newlines) by chunk.
-
-    A token's text is ``joined[idx : idx + length]``: reading it that way avoids building a
-    Token object per token. (Special-case pieces concatenate to the text they replace, which
-    spaCy checks, and get consecutive positions.)
-    """
-    import numpy as np
-    from spacy.attrs import IDX, LENGTH
-
-    per_chunk: list[list[str]] = [[] for _ in starts]
-    if not len(doc):
-        return per_chunk
-    arr = doc.to_array([IDX, LENGTH]).astype(np.int64)
-    idx = arr[:, 0]
-    owner = (np.searchsorted(np.asarray(starts, dtype=np.int64), idx, side="right") - 1).tolist()
-    for k, a, n in zip(owner, idx.tolist(), arr[:, 1].tolist()):
-        if joined[a] != "\n":  # the separators are the only whitespace
-            per_chunk[k].append(joined[a : a + n])
-    return per_chunk
-
-
 def _starts(chunks: list[str]) -> list[int]:
     starts = []
     pos = 0

@@ -3,6 +3,7 @@ language FineWeb-2 uses: on random chunks full of the characters the rules name,
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
 import sys
@@ -24,18 +25,28 @@ def _spacy_languages() -> list[str]:
 LANGUAGES = _spacy_languages()
 
 
+def _group(doc, chunks: list[str]) -> list[tuple[str, ...]]:
+    """The non-whitespace tokens of ``doc`` (spaCy's tokens of ``chunks`` joined by newlines) by chunk."""
+    starts = W._starts(chunks)
+    per_chunk: list[list[str]] = [[] for _ in chunks]
+    for t in doc:
+        if not t.text.isspace():  # the newlines between the chunks
+            per_chunk[bisect.bisect_right(starts, t.idx) - 1].append(t.text)
+    return [tuple(t) for t in per_chunk]
+
+
 def _spacy_tokens(sp: W._Spacy, chunks: list[str]) -> list[tuple[str, ...]]:
     """spaCy's tokens of each chunk before the special-case matcher (the tokenizer without matcher patterns)."""
     joined = "\n".join(chunks)
     with sp.fast.vocab.memory_zone():
-        return [tuple(t) for t in W._group(sp.pre_tokenizer(joined), joined, W._starts(chunks))]
+        return _group(sp.pre_tokenizer(joined), chunks)
 
 
 def _spacy_final_tokens(sp: W._Spacy, chunks: list[str]) -> list[tuple[str, ...]]:
     """spaCy's tokens of each chunk, its special-case matcher applied."""
     joined = "\n".join(chunks)
     with sp.fast.vocab.memory_zone():
-        return [tuple(t) for t in W._group(sp.tokenizer(joined), joined, W._starts(chunks))]
+        return _group(sp.tokenizer(joined), chunks)
 
 
 def _named_chars(sp: W._Spacy) -> list[str]:
