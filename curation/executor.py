@@ -241,7 +241,7 @@ def _prompt_node_wait() -> Iterator[None]:
             state = GlobalState()
             state._initialize_global_state(options(gcs_address))
             try:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 10  # then Ray's own wait, should the raylet be slow or gone
                 while time.monotonic() < deadline and not any(
                     n.get("NodeID") == node_id and n.get("Alive") for n in state.node_table()
                 ):
