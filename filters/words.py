@@ -37,8 +37,8 @@ Every language's new chunks are given to ``filters.spacy_affixes.AffixTokenizer`
 and special cases in Python, on the pipeline's own regexes and rules): the tokens spaCy's matcher sees. Where
 it can change them (an effectful pattern among them) ``_Spacy.matched`` does what the matcher does, and so
 for a run of chunks tokenized as one piece. With the rules kept by an earlier process
-(``filters.spacy_spec``), spaCy is imported only for the whole-text paths: texts containing "IS_ALPHA",
-sentence counts of texts with such runs, and a language whose rules are not plain data.
+(``filters.spacy_spec``), spaCy is imported only for the whole-text paths (texts containing "IS_ALPHA",
+languages where ``safe`` or ``sentence_fast_path`` is false) and for a language whose rules are not plain data.
 
 Sentences (C4's count) replay spaCy's Sentencizer on the cached words plus the whitespace tokens
 spaCy makes; texts containing ``"IS_ALPHA"`` go to datatrove itself (see ``_datatrove``).
@@ -79,7 +79,6 @@ def _import_spacy():
     is in: a later ``import torch`` or ``import spacy.cli`` gets the real module, and ``spacy.info``
     calls the real function."""
     import sys
-    import types
 
     if "spacy" in sys.modules:
         import spacy
