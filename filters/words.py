@@ -50,7 +50,6 @@ text made of special-case strings (where chunk-by-chunk words alone would be wro
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import threading
 import types
@@ -107,23 +106,23 @@ def _import_spacy():
 
 
 class _Spacy:
-    """One language's tokenizer rules and spaCy objects, built once per process by ``spacy_objects()`` /
-    ``spacy_pipeline(lang)``.
+    """One language's tokenizer rules, built once per process by ``spacy_objects()`` / ``spacy_pipeline(lang)``.
 
-    The rules (``rules``, ``affixes``, ``pairs``, ``effectful``, ...) come from the blank pipeline, or from
-    what an earlier process kept of it (``filters.spacy_spec``): then spaCy is imported only when a chunk
-    needs its own tokenizer (``tokenizer``, ``pre_tokenizer``) or a text its whole pipeline (``nlp``).
+    The rules (``rules``, ``affixes``, ``pairs``, ``effectful``, ``patterns``, ...) come from the blank
+    pipeline, or from what an earlier process kept of it (``filters.spacy_spec``): then spaCy is imported
+    only when a text needs datatrove's whole pipeline (``nlp``).
     """
 
     def __init__(self, lang: str = "en") -> None:
         self.lang = lang
         self._lock = threading.RLock()
         self._nlp = None  # datatrove's own pipeline, built on first use (``nlp``)
-        self._objects: tuple | None = None  # (fast, tokenizer, pre_tokenizer), built on first use
+        self.from_spacy = True  # False: the rules were read from what an earlier process kept
         kept = spacy_spec.load(lang)
         if kept is not None:
             regexes = {name: spacy_spec.compiled(kept["regexes"][name]) for name in spacy_spec.REGEXES}
             self._apply(kept, types.SimpleNamespace(**regexes), spacy_spec.is_punct)
+            self.from_spacy = False
             return
         data, tokenizer, is_punct = self._derive()
         self._apply(data, tokenizer, is_punct)
@@ -132,7 +131,7 @@ class _Spacy:
 
     def _derive(self) -> tuple[dict, Any, Callable[[str], bool]]:
         """The rules from spaCy's blank pipeline (as ``spacy_spec`` keeps them), its tokenizer and its
-        ``is_punct``; the spaCy objects are kept for later use."""
+        ``is_punct``."""
         spacy = _import_spacy()
         from spacy.attrs import IS_PUNCT, ORTH
         from spacy.pipeline import Sentencizer
@@ -185,7 +184,6 @@ class _Spacy:
             "safe": safe,
             "punct_chars": punct_chars,
         }
-        self._objects = (fast, tok, _pre_tokenizer(fast.vocab, tok))
         return data, tok, is_punct
 
     def _apply(self, data: dict, tokenizer: Any, is_punct: Callable[[str], bool]) -> None:
@@ -223,31 +221,6 @@ class _Spacy:
         self.is_punct = is_punct
         # whitespace tokens are plain for the sentencizer only if no punct char is whitespace
         self.sentence_fast_path = self.safe and not any(c.isspace() for p in self.punct_chars for c in p)
-
-    def _spacy_objects(self) -> tuple:
-        if self._objects is None:
-            with self._lock:
-                if self._objects is None:
-                    spacy = _import_spacy()
-                    fast = spacy.blank(self.lang)
-                    fast.vocab.lex_attr_getters = {}
-                    self._objects = (fast, fast.tokenizer, _pre_tokenizer(fast.vocab, fast.tokenizer))
-        return self._objects
-
-    @property
-    def fast(self):
-        """The blank pipeline whose vocabulary computes no lexeme attributes (its ``vocab.memory_zone``)."""
-        return self._spacy_objects()[0]
-
-    @property
-    def tokenizer(self):
-        """spaCy's tokenizer of the blank pipeline, on ``fast``'s vocabulary: for the chunks the matcher changes."""
-        return self._spacy_objects()[1]
-
-    @property
-    def pre_tokenizer(self):
-        """The same rules without matcher patterns: the tokens the real tokenizer's matcher sees."""
-        return self._spacy_objects()[2]
 
     @property
     def nlp(self):
@@ -298,41 +271,8 @@ class _Spacy:
         return False
 
 
-@functools.cache
-def _no_matcher_class():
-    from spacy.tokenizer import Tokenizer
-
-    class NoMatcher(Tokenizer):
-        """A Tokenizer whose special cases get no matcher patterns while ``loading`` is set."""
-
-        loading = False
-
-        def find_prefix(self, string):
-            return None if NoMatcher.loading else super().find_prefix(string)
-
-        def find_suffix(self, string):
-            return None if NoMatcher.loading else super().find_suffix(string)
-
-        def find_infix(self, string):
-            return [] if NoMatcher.loading else super().find_infix(string)
-
-    return NoMatcher
-
-
 def _regexes_of(tok) -> dict[str, Any]:
     return {name: getattr(tok, name) for name in spacy_spec.REGEXES}
-
-
-def _pre_tokenizer(vocab, tok):
-    """``tok``'s rules without matcher patterns: the tokens that the real tokenizer's matcher sees.
-    add_special_case asks find_prefix/find_infix/find_suffix whether to add a pattern; a subclass
-    answers "no" while the rules are loaded. Whitespace rules are left out: they cannot occur in a chunk."""
-    no_matcher = _no_matcher_class()
-    no_matcher.loading = True
-    try:
-        return no_matcher(vocab, rules={k: v for k, v in tok.rules.items() if " " not in k}, **_regexes_of(tok))
-    finally:
-        no_matcher.loading = False
 
 
 def _lex_attr_is_punct():
