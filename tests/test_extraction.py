@@ -75,6 +75,37 @@ def test_the_budget_restores_the_signal_handlers_and_disarms_its_timers():
     assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0) and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
+@pytest.mark.parametrize("work", ["spin", "sleep"])
+def test_a_signal_handled_after_the_timers_are_disarmed_neither_rearms_nor_raises(monkeypatch, work):
+    """A timer that fires just before it is disarmed still runs its Python handler afterwards. Had
+    the handler re-armed its timer (a working document), the next signal would meet the default
+    handler and end the process (CI's pytest died so, of SIGALRM); had it raised (a document that
+    made no progress), the exception would escape a block that had already finished."""
+    real_setitimer = signal.setitimer
+
+    def late_signal(which, seconds, *interval):
+        result = real_setitimer(which, seconds, *interval)
+        if seconds == 0:  # the disarm: deliver the signal that was already on its way
+            signum = signal.SIGPROF if which == signal.ITIMER_PROF else signal.SIGALRM
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                handler(signum, None)
+        return result
+
+    monkeypatch.setattr(signal, "setitimer", late_signal)
+    try:
+        with budget(cpu_seconds=5.0, wall_seconds=0.05):
+            if work == "spin":
+                spin(0.03)
+            else:
+                time.sleep(0.03)
+        timers = signal.getitimer(signal.ITIMER_PROF), signal.getitimer(signal.ITIMER_REAL)
+    finally:
+        real_setitimer(signal.ITIMER_PROF, 0)
+        real_setitimer(signal.ITIMER_REAL, 0)
+    assert timers == ((0.0, 0.0), (0.0, 0.0))
+
+
 def test_outside_the_main_thread_no_limit_is_set():
     seen = []
 

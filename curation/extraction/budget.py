@@ -67,8 +67,15 @@ def budget(cpu_seconds: float, wall_seconds: float = 0.0) -> Iterator[bool]:
         yield False
         return
     start = time.thread_time()
+    # Cleared first thing on the way out. A signal that arrived just before the timers were disarmed
+    # still runs its handler afterwards (Python runs handlers between bytecodes); an inactive handler
+    # must neither raise nor re-arm a timer, or the re-armed signal would find the default handler
+    # restored and end the process.
+    active = True
 
     def on_cpu(signum, frame):
+        if not active:
+            return
         used = time.thread_time() - start
         if used >= cpu_seconds:
             signal.setitimer(signal.ITIMER_PROF, _RERAISE_S)
@@ -79,6 +86,8 @@ def budget(cpu_seconds: float, wall_seconds: float = 0.0) -> Iterator[bool]:
     last_look = [start]
 
     def on_wall(signum, frame):
+        if not active:
+            return
         now = time.thread_time()
         if now - last_look[0] >= _PROGRESS_S:  # working, however slowly: the CPU budget is its limit
             last_look[0] = now
@@ -96,6 +105,7 @@ def budget(cpu_seconds: float, wall_seconds: float = 0.0) -> Iterator[bool]:
     try:
         yield True
     finally:
+        active = False
         # disarm before restoring the handlers: a signal with no handler of ours would end the process
         if cpu_on:
             signal.setitimer(signal.ITIMER_PROF, 0)
