@@ -221,6 +221,14 @@ class _RegexChars:
         """No anchored match can consume ``ch`` at the string's edge (whatever the rest of the string)."""
         return self.usable and all(found.allows(ch) for found, _ in self.groups)
 
+    def lookbehinds_for(self, ch: str) -> tuple[_CharClass, ...] | None:
+        """The lookbehinds of the anchored alternatives that can consume ``ch`` at the string's edge: with
+        none of their characters in the string, none of them matches. None when one has no lookbehind."""
+        if not self.usable:
+            return None
+        rejecting = [needs for found, needs in self.groups if not found.allows(ch)]
+        return None if any(needs is None for needs in rejecting) else tuple(rejecting)
+
     def body_ok(self, ch: str) -> bool:
         """No unanchored match can start with ``ch``."""
         return self.usable and self.floating.allows(ch)
@@ -278,6 +286,9 @@ class AffixTokenizer:
         self.head_ok: set[str] = set()
         self.tail_ok: set[str] = set()
         self.body_ok: set[str] = set()
+        # A chunk may also end with a character only a suffix behind a lookbehind can take, when none of
+        # the chunk's characters is one that lookbehind asks for (``(?<=[0-9])km$``: "km" after a digit).
+        self.tail_weak: dict[str, tuple[_CharClass, ...]] = {}
         self._lock = threading.Lock()
 
     def _learn(self, chunk: str) -> None:
@@ -287,9 +298,19 @@ class AffixTokenizer:
                     self.head_ok.add(ch)
                 if self.suffix_chars.edge_ok(ch):
                     self.tail_ok.add(ch)
+                else:
+                    needs = self.suffix_chars.lookbehinds_for(ch)
+                    if needs is not None:
+                        self.tail_weak[ch] = needs
                 if self.prefix_chars.body_ok(ch) and self.suffix_chars.body_ok(ch) and self.infix_chars.body_ok(ch):
                     self.body_ok.add(ch)
                 self.known.add(ch)
+
+    def _weak_tail_ok(self, s: str) -> bool:
+        """No suffix can end ``s``: its last character is taken only by suffixes behind lookbehinds whose
+        characters ``s`` lacks."""
+        needs = self.tail_weak.get(s[-1])
+        return needs is not None and all(n.allows_all(s) for n in needs)
 
     # Tokenizer.find_prefix / find_suffix / find_infix, skipping the regex where it cannot match
 
@@ -319,7 +340,8 @@ class AffixTokenizer:
         if not self.known.issuperset(chunk):
             self._learn(chunk)
         head_ok, tail_ok, body_ok = self.head_ok, self.tail_ok, self.body_ok
-        if chunk[0] in head_ok and chunk[-1] in tail_ok and body_ok.issuperset(chunk):
+        tail_weak = self.tail_weak
+        if chunk[0] in head_ok and body_ok.issuperset(chunk) and (chunk[-1] in tail_ok or self._weak_tail_ok(chunk)):
             return (chunk,)
         token_match = self.token_match
         string = chunk
@@ -331,7 +353,7 @@ class AffixTokenizer:
         # neither a prefix nor a suffix, its loop ends on this string whatever token_match and the special
         # cases say, so those are asked only when there is an affix.
         while string and len(string) != last_size:
-            if string[0] in head_ok and string[-1] in tail_ok and body_ok.issuperset(string):
+            if string[0] in head_ok and body_ok.issuperset(string) and (string[-1] in tail_ok or (string[-1] in tail_weak and self._weak_tail_ok(string))):
                 plain = True  # pre_len and suf_len would be 0: spaCy's loop ends here
                 break
             pre_len = self._prefix_len(string)

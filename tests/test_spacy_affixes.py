@@ -125,13 +125,23 @@ def _special_chunks(sp: W._Spacy, rng: random.Random) -> list[str]:
     return chunks
 
 
+def _lookbehind_chunks(rng: random.Random) -> list[str]:
+    """Words ending in a unit or a letter a suffix takes only after a digit (``(?<=[0-9])km$``), with and
+    without a digit anywhere in them: a chunk without one is a single token without the regexes."""
+    words = ["km", "kg", "mm", "m", "s", "h", "min", "a", "ya", "paz", "Punda", "cm²", "°C", "$", "€", "US$", "%"]
+    out = []
+    for w in words:
+        out += [w, "5" + w, "x5" + w, "5x" + w, "a" + w, w + ".", "5" + w + ".", "(" + w + ")", "(5" + w + ")", "٣" + w, rng.choice("0123456789") + w + ","]
+    return out
+
+
 @pytest.mark.parametrize("lang", [lang if lang in QUICK else pytest.param(lang, marks=pytest.mark.slow) for lang in LANGUAGES])
 def test_affix_tokens_are_spacys_on_random_chunks(lang):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sp = W.spacy_pipeline(lang)
     rng = random.Random(lang)
-    chunks = _random_chunks(rng, _named_chars(sp), 4000) + _special_chunks(sp, rng)
+    chunks = _random_chunks(rng, _named_chars(sp), 4000) + _special_chunks(sp, rng) + _lookbehind_chunks(rng)
     chunks = [c for c in dict.fromkeys(chunks) if c and not any(ch.isspace() for ch in c)]
     specials = changed = 0
     for chunk, expected, final in zip(chunks, _spacy_tokens(sp, chunks), _spacy_final_tokens(sp, chunks)):
