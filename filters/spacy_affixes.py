@@ -341,7 +341,7 @@ class AffixTokenizer:
             self._learn(chunk)
         head_ok, tail_ok, body_ok = self.head_ok, self.tail_ok, self.body_ok
         tail_weak = self.tail_weak
-        if chunk[0] in head_ok and body_ok.issuperset(chunk) and (chunk[-1] in tail_ok or self._weak_tail_ok(chunk)):
+        if chunk[0] in head_ok and body_ok.issuperset(chunk) and (chunk[-1] in tail_ok or (chunk[-1] in tail_weak and self._weak_tail_ok(chunk))):
             return (chunk,)
         token_match = self.token_match
         string = chunk
