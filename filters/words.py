@@ -462,7 +462,7 @@ class SpacyWords:
         self.kind: dict[str, int] = {}  # word -> its kind for the sentencizer
         self.recent: dict[str, list[str]] = {}  # the last few texts' words (the filters of a stage share them)
         self.cached_chars = 0
-        self.counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "chunks_without_spacy": 0, "cache_clears": 0}
+        self.counters = {"texts": 0, "fallbacks": 0, "runs_retokenized": 0, "chunk_misses": 0, "cache_clears": 0}
 
     @property
     def sp(self) -> _Spacy:
@@ -506,7 +506,6 @@ class SpacyWords:
                     first[chunk] = edges[0]
                 if edges[-1] in sp.pair_left:
                     last[chunk] = edges[-1]
-            self.counters["chunks_without_spacy"] += len(missing)
         self.cached_chars += added
         _cached_chars[self.lang] = self.cached_chars
 
