@@ -163,8 +163,11 @@ def test_a_killed_worker_is_retried_and_the_retry_is_counted(tmp_path):
     deadline = time.time() + 240
     while killed is None and time.time() < deadline and proc.poll() is None:
         mid_shard = any((out / "extract" / "_attempts").glob("*/*")) and not any((out / "extract" / "_done").glob("*.json"))
-        pids = subprocess.run(["pgrep", "-f", "ray::run_chain"], capture_output=True, text=True).stdout.split() if mid_shard else []
-        if pids:  # Ray names a worker after the task it runs
+        # Ray names a worker after the task it runs; only this run's session counts: under pytest-xdist another
+        # test's Ray runs the same task name, and killing its worker would leave this run without a retry
+        session = ["pgrep", "--session", str(proc.pid), "-f", "ray::run_chain"]
+        pids = subprocess.run(session, capture_output=True, text=True).stdout.split() if mid_shard else []
+        if pids:
             os.kill(int(pids[0]), signal.SIGKILL)
             killed = int(pids[0])
         time.sleep(0.02)
