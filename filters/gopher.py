@@ -107,24 +107,45 @@ _P_INV = pow(_P, -1, 1 << 64)
 class NGrams:
     """The n-gram quantities of one word list, with numpy for long lists.
 
+    A filter asks for several n (Gopher: 2, 3, 4 for the top n-gram, 5 to 10 for the duplicated
+    ones). On the numpy path each of the two quantities is computed for all the n it is given
+    (``top_ns``, ``dup_ns``) at once, in 2-D arrays with a row per n, the first time one of them is
+    asked for: at a few hundred words numpy's fixed cost per call is most of the time.
+
     - ``top_chars(n)``: the words are numbered, an n-gram becomes one exact integer (base: the
-      number of distinct words), sorting gives each n-gram's count, and of the most common ones
-      the one that occurs first is the one ``Counter.most_common(1)`` picks.
+      number of distinct words plus one, the extra number padding the end so that all rows have
+      the length of the shortest n's; a padded n-gram is unlike every other and counts once),
+      sorting gives each n-gram's count, and of the most common ones the one that occurs first is
+      the one ``Counter.most_common(1)`` picks.
     - ``duplicate_chars(n)``: every n-gram's ``"".join`` key gets a polynomial hash modulo 2**64,
       from prefix sums over the characters of the joined words; a key whose hash occurs once
       occurs once (equal keys have equal hashes), so only positions with a repeated hash go to
-      the scan, which compares the keys themselves. Hash collisions cost time, never exactness.
+      the scan, which compares the keys themselves. The low bits of each hash are replaced by the
+      n-gram's position, so that one plain sort (several times cheaper than an argsort) both
+      groups equal hashes and says where they are. Hashes equal in their high bits only, like
+      hash collisions, cost time in the scan, never exactness.
     """
 
     NUMPY_FROM = 300  # words; below this the plain Python versions are faster
 
-    def __init__(self, words: list[str], spaced: bool = False):
+    def __init__(self, words: list[str], spaced: bool = False, top_ns: tuple[int, ...] = (), dup_ns: tuple[int, ...] = ()):
         self.words = words
         # Words with spaces (pyvi's "Hôm nay"): two word tuples can share a " ".join, which is datatrove's key
         self.spaced = spaced and any(" " in w for w in words)
         self.use_numpy = len(words) >= self.NUMPY_FROM and not self.spaced
+        self.top_ns = tuple(top_ns)
+        self.dup_ns = tuple(dup_ns)
+        self._top: dict[int, int] = {}  # n -> top_chars(n), computed
+        self._repeats: dict[int, list[int]] = {}  # n -> positions whose key may repeat, in order
         self._ids = None
+        self._starts = None
         self._chars = None
+
+    def _batch(self, n: int, ns: tuple[int, ...], done: dict) -> list[int]:
+        """The n to compute now along with ``n``: those of ``ns`` not done yet, or ``n`` alone."""
+        if n not in ns:
+            return [n]
+        return [k for k in ns if k not in done and k <= len(self.words)]
 
     # -- top n-gram
 
@@ -136,37 +157,75 @@ class NGrams:
             return joined_top_ngram_chars(words, n)
         if not self.use_numpy:
             return top_ngram_chars(words, n)
+        if n not in self._top:
+            self._top.update(self._top_ngrams(self._batch(n, self.top_ns, self._top)))
+        return self._top[n]
+
+    def _word_ids(self):
         import numpy as np
 
         if self._ids is None:
+            words = self.words
             first = dict.fromkeys(words)  # distinct words, by first occurrence
             number = dict(zip(first, range(len(first))))
             self._ids = np.fromiter(map(number.__getitem__, words), dtype=np.int64, count=len(words))
             self._vocab = len(first)
-            self._lens = np.zeros(len(words) + 1, dtype=np.int64)
-            np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self._lens[1:])
-        base = max(self._vocab, 2)
-        if base**n >= 1 << 63:
-            return top_ngram_chars(words, n)
-        ids = self._ids
-        m = len(words) - n + 1
-        key = ids[:m].copy()
-        for k in range(1, n):
-            key *= base
-            key += ids[k : k + m]
-        ordered = np.sort(key)
-        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-        counts = np.diff(np.append(starts, m))
-        top = int(counts.max())
-        if top == 1:
-            pos = 0  # every n-gram occurs once: the first one
-        else:
-            top_keys = ordered[starts[counts == top]]
-            if len(top_keys) <= 16:
-                pos = min(int(np.argmax(key == k)) for k in top_keys)
+        return self._ids
+
+    def _offsets(self):
+        """Where each word starts in the joined words (and, last, their total length)."""
+        import numpy as np
+
+        if self._starts is None:
+            words = self.words
+            self._starts = np.zeros(len(words) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self._starts[1:])
+        return self._starts
+
+    def _top_ngrams(self, ns: list[int]) -> dict[int, int]:
+        """``top_chars(n)`` for each n of ``ns`` (each at most the number of words)."""
+        import numpy as np
+
+        words = self.words
+        ids = self._word_ids()
+        pad = self._vocab  # a number no word has
+        base = pad + 1
+        exact = [n for n in ns if base**n < 1 << 63]
+        out = {n: top_ngram_chars(words, n) for n in ns if n not in exact}
+        if not exact:
+            return out
+        m = len(words) - min(exact) + 1
+        padded = np.concatenate((ids, np.full(max(exact) - 1, pad, dtype=np.int64)))
+        keys = np.empty((len(exact), m), dtype=np.int64)
+        for row, n in enumerate(exact):
+            key = keys[row]
+            key[:] = padded[:m]
+            for k in range(1, n):
+                key *= base
+                key += padded[k : k + m]
+        ordered = np.sort(keys, axis=1)
+        new = np.ones(keys.shape, dtype=bool)  # where a run of equal n-grams starts (each row starts one)
+        np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new[:, 1:])
+        run_starts = np.flatnonzero(new)  # row after row
+        counts = np.diff(run_starts, append=new.size)
+        row_runs = np.append(np.searchsorted(run_starts, np.arange(len(exact)) * m), len(run_starts))
+        tops = np.maximum.reduceat(counts, row_runs[:-1])
+        flat = ordered.ravel()
+        starts = self._offsets()
+        for row, n in enumerate(exact):
+            top = int(tops[row])
+            if top == 1:
+                pos = 0  # every n-gram occurs once: the first one
             else:
-                pos = int(np.argmax(np.isin(key, top_keys)))
-        return (int(self._lens[pos + n] - self._lens[pos]) + n - 1) * top
+                runs = slice(row_runs[row], row_runs[row + 1])
+                top_keys = flat[run_starts[runs][counts[runs] == top]]
+                key = keys[row]
+                if len(top_keys) <= 16:
+                    pos = min(int(np.argmax(key == k)) for k in top_keys)
+                else:
+                    pos = int(np.argmax(np.isin(key, top_keys)))
+            out[n] = (int(starts[pos + n] - starts[pos]) + n - 1) * top
+        return out
 
     # -- duplicated n-grams
 
@@ -188,9 +247,40 @@ class NGrams:
             np.cumprod(pows, out=pows)
             prefix = np.zeros(size + 1, dtype=np.uint64)
             np.cumsum(codes * inv_pows[:size], out=prefix[1:])
-        offsets = np.zeros(len(words) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=offsets[1:])
-        self._chars = (joined, offsets, prefix, pows)
+        offsets = self._offsets()
+        self._chars = (joined, offsets, offsets.tolist(), prefix, pows)
+
+    def _repeat_candidates(self, ns: list[int]) -> dict[int, list[int]]:
+        """For each n of ``ns`` (each at most the number of words): the positions whose key's hash is
+        shared with another position's (high bits only), in order."""
+        import numpy as np
+
+        if self._chars is None:
+            self._prepare_chars()
+        _, offsets, _, prefix, pows = self._chars
+        n_words = len(self.words)
+        m = n_words - min(ns) + 1
+        sizes = np.array(ns)[:, None]
+        pos = np.arange(m)
+        starts = offsets[:m]
+        ends = offsets[np.minimum(pos + sizes, n_words)]  # the longer n-grams are cut at the end: dropped below
+        with np.errstate(over="ignore"):
+            hashes = (prefix[ends] - prefix[starts]) * pows[starts]  # sum of code * P**-(i - start)
+        bits = max(int(m - 1).bit_length(), 1)
+        low = np.uint64((1 << bits) - 1)
+        packed = (hashes & ~low) | pos.astype(np.uint64)
+        packed.sort(axis=1)
+        high = packed >> np.uint64(bits)
+        same = high[:, 1:] == high[:, :-1]
+        grouped = np.zeros(packed.shape, dtype=bool)  # in sorted order: next to an equal high part
+        grouped[:, 1:] = same
+        grouped[:, :-1] |= same
+        where = (packed & low).astype(np.int64)
+        grouped &= where <= n_words - sizes  # a real n-gram, not one cut at the end
+        where[~grouped] = m
+        where.sort(axis=1)
+        found = grouped.sum(axis=1).tolist()
+        return {n: where[row, : found[row]].tolist() for row, n in enumerate(ns)}
 
     def duplicate_chars(self, n: int) -> int:
         words = self.words
@@ -199,33 +289,18 @@ class NGrams:
             return 0
         if not self.use_numpy:
             return all_duplicate_chars(words, n)
-        import numpy as np
-
-        if self._chars is None:
-            self._prepare_chars()
-        joined, offsets, prefix, pows = self._chars
-        starts, ends = offsets[:m], offsets[n : n + m]
-        with np.errstate(over="ignore"):
-            hashes = (prefix[ends] - prefix[starts]) * pows[starts]  # sum of code * P**-(i - start)
-        order = np.argsort(hashes)
-        ordered = hashes[order]
-        same = ordered[1:] == ordered[:-1]
-        if not same.any():
-            return 0
-        in_group = np.zeros(m, dtype=bool)  # in sorted order: next to an equal hash
-        in_group[1:] = same
-        in_group[:-1] |= same
-        repeated = np.sort(order[in_group])
+        if n not in self._repeats:
+            self._repeats.update(self._repeat_candidates(self._batch(n, self.dup_ns, self._repeats)))
         # datatrove's scan over the positions whose key may repeat (see all_duplicate_chars)
-        starts_l, ends_l = starts.tolist(), ends.tolist()
+        joined, _, offsets, _, _ = self._chars
         seen = set()
         add = seen.add
         total = 0
         resume = 0
-        for idx in repeated.tolist():
+        for idx in self._repeats[n]:
             if idx < resume:
                 continue
-            key = joined[starts_l[idx] : ends_l[idx]]
+            key = joined[offsets[idx] : offsets[idx + n]]
             if key in seen:
                 total += len(key)
                 resume = idx + n
@@ -305,7 +380,7 @@ class GopherRepetitionFilter(BaseFilter):
 
         split = setting.splitter
         words = split.words(text)
-        grams = NGrams(words, split.spaced)
+        grams = NGrams(words, split.spaced, tuple(n for n, _ in p.top_n_grams), tuple(n for n, _ in p.dup_n_grams))
 
         for n, n_frac in p.top_n_grams:
             chars = grams.top_chars(n)

@@ -124,6 +124,33 @@ def test_language_top_pairs_metadata():
     }
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_long_word_lists_give_datatrove_n_gram_quantities_whatever_n_is_asked_first(seed):
+    """NGrams' numpy path (long lists) computes all the filter's n at once on the first request; every n,
+    asked in any order, in the batch or not, equals datatrove's helpers. The words are few and run into one
+    another ("ab" + "c" == "a" + "bc"), so that n-grams repeat, tie, and collide once joined."""
+    import random
+
+    from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_top_duplicate, get_n_grams
+
+    from filters.gopher import NGrams
+
+    rng = random.Random(seed)
+    for _ in range(25):
+        vocab = ["a", "b", "ab", "bc", "c", "abc", "ca", "the", "é"][: rng.randint(1, 9)]
+        words = [rng.choice(vocab) for _ in range(rng.randint(NGrams.NUMPY_FROM, 900))]
+        if rng.random() < 0.3:  # a long run of one n-gram
+            cut = rng.randrange(len(words))
+            words[cut:cut] = ["x", "y", "z"] * rng.randint(5, 80)
+        grams = NGrams(words, False, (2, 3, 4), (5, 6, 7, 8, 9, 10))
+        assert grams.use_numpy
+        asked = list(range(1, 13))
+        rng.shuffle(asked)
+        for n in asked:
+            assert grams.top_chars(n) == find_top_duplicate(get_n_grams(words, n)), (seed, n)
+            assert grams.duplicate_chars(n) == find_all_duplicate(words, n), (seed, n)
+
+
 # --------------------------------------------------------------------------------------------
 # generated documents
 

@@ -177,3 +177,28 @@ def test_a_failing_fast_path_falls_back_to_datatrove(monkeypatch):
     text = "今日は良い天気です。"
     assert split.words(text) == _datatrove(text, code)
     split._recent.clear()
+
+
+def test_jieba_block_cutter_gives_jiebas_pieces():
+    """JiebaBlockCutter is jieba's own cut of a block (its dictionary route and HMM): on random blocks from
+    common characters (many dictionary words, and runs of single characters that go to the HMM), Latin,
+    digits and jieba's block punctuation, and after a user adds a word to the tokenizer's dictionary."""
+    jieba = pytest.importorskip("jieba")
+    from jieba import finalseg
+
+    from filters.fineweb2.jieba_cut import JiebaBlockCutter
+
+    common = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后小么心多天而能好都然没日于起还发成事"
+    rare = "龘靐齉爩鱻麤龖鬱纞驫灪籱"  # characters with little or no dictionary entry
+    pool = list(common * 3 + rare + "abcXYZ019+#&._%-")
+    rng = random.Random(15)
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(1, 150))) for _ in range(1500)]
+    tokenizer = jieba.Tokenizer()  # a tokenizer of our own: the word added below stays out of the default one
+    cutter = JiebaBlockCutter(tokenizer, finalseg)
+    blocks = [b for t in texts for i, b in enumerate(jieba.re_han_default.split(t)) if i % 2]
+    assert len(blocks) > 1000
+    for b in blocks:
+        assert cutter.cut(b) == list(tokenizer.cut(b, cut_all=False)), b
+    tokenizer.add_word("龘靐齉", freq=1_000_000)
+    for b in blocks + ["龘靐齉爩"]:
+        assert cutter.cut(b) == list(tokenizer.cut(b, cut_all=False)), b

@@ -41,6 +41,7 @@ from pathlib import Path
 from curation.errors import CurationError
 from curation.resources import worker_resource
 from filters import words as _spacy_words
+from filters.fineweb2.jieba_cut import JiebaBlockCutter
 
 # datatrove class -> (what runs here, the packages it imports)
 _LIBRARY_TOKENIZERS = {
@@ -300,20 +301,26 @@ class JiebaSplitter(_FastLibrarySplitter):
         segmenter = getattr(spacy_tokenizer, "segmenter", None)
         if getattr(segmenter, "value", segmenter) != "jieba":
             raise CurationError(f"spaCy's Chinese pipeline does not segment with jieba ({spacy_tokenizer.segmenter!r})")
-        return spacy_tokenizer.jieba_seg
+        seg = spacy_tokenizer.jieba_seg
+        from jieba import finalseg
+
+        return seg, JiebaBlockCutter(seg.dt, finalseg)
 
     def _fast_words(self, text: str) -> list[str]:
-        seg = self._tokenizer()
+        seg, cutter = self._tokenizer()
         blocks = self._blocks
         if len(blocks) > self.MAX_CACHED_BLOCKS:
             blocks.clear()
         result: list[str] = []
-        for block in seg.re_han_default.split(text):
+        # the split's capturing group puts the blocks re_han_default matches at the odd places: jieba cuts
+        # those with its dictionary and HMM (JiebaBlockCutter, the same pieces), the rest by its skip regex
+        for i, block in enumerate(seg.re_han_default.split(text)):
             if not block:
                 continue
             pieces = blocks.get(block)
             if pieces is None:
-                pieces = blocks[block] = tuple(p.strip() for p in seg.cut(block, cut_all=False) if p and p.strip())
+                cut = cutter.cut(block) if i % 2 else seg.cut(block, cut_all=False)
+                pieces = blocks[block] = tuple(p.strip() for p in cut if p and p.strip())
             result.extend(pieces)
         return result
 
