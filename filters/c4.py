@@ -84,7 +84,8 @@ class C4QualityFilter(BaseFilter):
         for line in lines:
             line = line.strip()
             words = line.split()
-            if p.max_word_length != -1 and any(len(word) > p.max_word_length for word in words):
+            # a word longer than max_word_length needs a line longer than that: most lines are not
+            if p.max_word_length != -1 and len(line) > p.max_word_length and max(map(len, words)) > p.max_word_length:
                 removed["too_long_word"] += 1
                 continue
             if p.remove_citations and "[" in line:

@@ -24,10 +24,9 @@ datatrove's ``GopherRepetitionFilter`` and ``GopherQualityFilter`` with the same
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from itertools import accumulate, compress, islice
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import ClassVar
 
 from datatrove.utils.text import PUNCTUATION_SET
@@ -319,8 +318,26 @@ class GopherRepetitionParams(StepParams):
     per_language: PerLanguage = None  # fineweb2: FineWeb-2's settings and words of each document's language
 
 
-_PARAGRAPH = re.compile(r"\n{2,}")
-_LINES = re.compile("\n+")
+def split_paragraphs(text: str) -> list[str]:
+    """datatrove's paragraphs, ``re.split(r"\\n{2,}", text.strip())``, by ``str.split``.
+
+    The stripped text neither starts nor ends with a newline. Split on "\\n\\n", a run of exactly two
+    newlines is one cut; a longer run leaves empty pieces (four or more) and its odd newline at the start
+    of the next piece: those are dropped, as the regex's one cut per run does."""
+    s = text.strip()
+    if "\n\n\n" not in s:
+        return s.split("\n\n")
+    return [p[1:] if p[0] == "\n" else p for p in s.split("\n\n") if p]
+
+
+def split_lines(text: str) -> list[str]:
+    """datatrove's lines, ``re.split(r"\\n+", text)``, by ``str.split``: the pieces between runs of
+    newlines, so the empty ones inside are dropped; the first and last stay (empty when the text starts
+    or ends with a newline)."""
+    parts = text.split("\n")
+    if len(parts) < 3 or "\n\n" not in text:
+        return parts
+    return [parts[0], *filter(None, parts[1:-1]), parts[-1]]
 
 
 class GopherRepetitionFilter(BaseFilter):
@@ -356,7 +373,7 @@ class GopherRepetitionFilter(BaseFilter):
             return False, "empty"
         n_chars = len(text)
 
-        paragraphs = _PARAGRAPH.split(text.strip())
+        paragraphs = split_paragraphs(text)
         dups, dup_chars = find_duplicates(paragraphs)
         frac = dups / len(paragraphs)
         self.score(doc, "dup_para_frac", frac)
@@ -367,7 +384,7 @@ class GopherRepetitionFilter(BaseFilter):
         if p.dup_para_char_frac and frac > p.dup_para_char_frac:
             return False, "dup_para_char_frac"
 
-        lines = _LINES.split(text)
+        lines = split_lines(text)
         dups, dup_chars = find_duplicates(lines)
         frac = dups / len(lines)
         self.score(doc, "dup_line_frac", frac)
@@ -425,6 +442,8 @@ def _stop_word_set(p: GopherQualityParams) -> frozenset[str]:
 
 _BULLETS = ("•", "-")
 _ELLIPSES = ("...", "…")
+_starts_with_bullet = methodcaller("startswith", _BULLETS)  # with map and sum: no Python step per line
+_ends_with_ellipsis = methodcaller("endswith", _ELLIPSES)
 
 
 class GopherQualityFilter(BaseFilter):
@@ -476,7 +495,7 @@ class GopherQualityFilter(BaseFilter):
             if strip(w, PUNCTUATION_CHARS):
                 n_non_symbol += c
                 non_symbol_chars += len(w) * c
-            if w.isalpha() or any(ch.isalpha() for ch in w):
+            if w.isalpha() or any(map(str.isalpha, w)):
                 n_alpha += c
 
         self.score(doc, "n_words", n_non_symbol)
@@ -508,12 +527,12 @@ class GopherQualityFilter(BaseFilter):
 
         lines = text.splitlines()
         if p.max_bullet_lines_ratio:
-            ratio = sum(1 for s in lines if s.lstrip().startswith(_BULLETS)) / len(lines)
+            ratio = sum(map(_starts_with_bullet, map(str.lstrip, lines))) / len(lines)
             self.score(doc, "bullet_lines_ratio", ratio)
             if ratio > p.max_bullet_lines_ratio:
                 return False, "gopher_too_many_bullets"
         if p.max_ellipsis_lines_ratio:
-            ratio = sum(1 for s in lines if s.rstrip().endswith(_ELLIPSES)) / len(lines)
+            ratio = sum(map(_ends_with_ellipsis, map(str.rstrip, lines))) / len(lines)
             self.score(doc, "end_ellipsis_lines_ratio", ratio)
             if ratio > p.max_ellipsis_lines_ratio:
                 return False, "gopher_too_many_end_ellipsis"

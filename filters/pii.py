@@ -6,7 +6,8 @@ the next within a shard (datatrove: within a task, one input file), so a stream 
 text as with datatrove. The turn starts again at every shard: a worker process runs many
 shards with the same step, and carrying the turn from one shard to the next would make a
 shard's text depend on which shards its worker ran before. The only other change is skipping a
-regular expression when the text cannot match it (no ``@``: no email; no ``.``: no IP address). Counts go to the step's counters: ``emails_replaced``, ``ips_replaced``.
+regular expression when the text cannot match it (no ``@``: no email; no digit, dot, digit in a row: no IP address).
+Counts go to the step's counters: ``emails_replaced``, ``ips_replaced``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ EMAIL_REGEX = (
     r"01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?|[A-Za-z0-9-]*[A-Za-z0-9]:)])"
 )
 IP_REGEX = r"(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)"
+
+# Every IP match has a digit, a dot and a digit in a row (each of its numbers starts and ends with [0-9]):
+# a text without one is not searched with IP_REGEX, several times slower to scan
+_IP_HINT = re.compile(r"[0-9]\.[0-9]")
 
 
 def public_ip_validator(ip: str, public_only: bool = True) -> bool:
@@ -104,7 +109,7 @@ class PIIFormatter(DocumentStep):
         emails = ips = 0
         if self.params.remove_emails and "@" in text:  # every email match has an "@"
             text, emails = self.emails_replacer.replace(text)
-        if self.params.remove_ips and "." in text:  # every IP match has a "."
+        if self.params.remove_ips and _IP_HINT.search(text):
             text, ips = self.ip_replacer.replace(text)
         return text, emails, ips
 

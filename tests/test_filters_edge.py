@@ -124,6 +124,24 @@ def test_language_top_pairs_metadata():
     }
 
 
+def test_paragraphs_and_lines_are_datatroves_regex_splits():
+    """split_paragraphs and split_lines (str.split) give re.split(r"\\n{2,}", text.strip()) and re.split(r"\\n+", text):
+    on every string of up to 7 characters from newlines, a letter, a space and a carriage return, and on
+    random longer ones with long runs of newlines."""
+    import itertools
+    import random
+    import re
+
+    from filters.gopher import split_lines, split_paragraphs
+
+    texts = ["".join(t) for n in range(8) for t in itertools.product("\na \r", repeat=n)]
+    rng = random.Random(3)
+    texts += ["".join(rng.choice(["\n", "\n" * rng.randint(2, 9), "ab", " ", "\r\n", "\u2028"]) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for text in texts:
+        assert split_paragraphs(text) == re.split(r"\n{2,}", text.strip()), repr(text)
+        assert split_lines(text) == re.split(r"\n+", text), repr(text)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_long_word_lists_give_datatrove_n_gram_quantities_whatever_n_is_asked_first(seed):
     """NGrams' numpy path (long lists) computes all the filter's n at once on the first request; every n,
