@@ -281,7 +281,8 @@ class JiebaSplitter(_FastLibrarySplitter):
     token texts: jieba's pieces, stripped, without the blank ones. ``jieba.cut`` splits the text with its regex
     ``re_han_default`` into blocks and segments each block alone (dictionary graph plus HMM for a Han block,
     character by character otherwise), so a block's pieces do not depend on the rest of the text: they are
-    cached by block.
+    cached by block. A new Han block is cut by ``JiebaBlockCutter`` (jieba's own route and HMM with fewer
+    Python steps: the same pieces, twice as fast).
     """
 
     spacy_based = True
