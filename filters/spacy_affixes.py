@@ -312,6 +312,10 @@ class AffixTokenizer:
         needs = self.tail_weak.get(s[-1])
         return needs is not None and all(n.allows_all(s) for n in needs)
 
+    def _meets_no_affix(self, s: str) -> bool:
+        """No prefix, suffix or infix rule can match ``s`` (non-empty, its characters learned)."""
+        return s[0] in self.head_ok and self.body_ok.issuperset(s) and (s[-1] in self.tail_ok or self._weak_tail_ok(s))
+
     # Tokenizer.find_prefix / find_suffix / find_infix, skipping the regex where it cannot match
 
     def _prefix_len(self, s: str) -> int:
@@ -339,9 +343,7 @@ class AffixTokenizer:
             return special
         if not self.known.issuperset(chunk):
             self._learn(chunk)
-        head_ok, tail_ok, body_ok = self.head_ok, self.tail_ok, self.body_ok
-        tail_weak = self.tail_weak
-        if chunk[0] in head_ok and body_ok.issuperset(chunk) and (chunk[-1] in tail_ok or (chunk[-1] in tail_weak and self._weak_tail_ok(chunk))):
+        if self._meets_no_affix(chunk):
             return (chunk,)
         token_match = self.token_match
         string = chunk
@@ -353,7 +355,7 @@ class AffixTokenizer:
         # neither a prefix nor a suffix, its loop ends on this string whatever token_match and the special
         # cases say, so those are asked only when there is an affix.
         while string and len(string) != last_size:
-            if string[0] in head_ok and body_ok.issuperset(string) and (string[-1] in tail_ok or (string[-1] in tail_weak and self._weak_tail_ok(string))):
+            if self._meets_no_affix(string):
                 plain = True  # pre_len and suf_len would be 0: spaCy's loop ends here
                 break
             pre_len = self._prefix_len(string)
