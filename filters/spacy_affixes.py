@@ -17,6 +17,9 @@ Which characters can do so is read from each regex's parse tree (``_edge_chars``
 match can consume first, or last), conservatively: any construct the analysis does not know
 (backreferences, local flags, ``.``) counts as "any character", and then the real regex is called.
 A character's class is worked out once per process (``_CharClass``), so the check is a set lookup.
+Where the suffix regex must run, it runs on the few last characters that decide its match (the widest
+alternative that can end with the chunk's last character, with its lookbehind: ``_RegexChars.window``),
+and its answer is remembered by those characters: "word," and "city," ask it once.
 
 tests/test_spacy_affixes.py compares it with spaCy's own tokenizer (before its matcher) on every chunk of
 the real texts in every spaCy language FineWeb-2 uses, on every special case with affixes around it, and
@@ -120,6 +123,48 @@ def _alternatives(pattern: re.Pattern):
     return [data]
 
 
+def _width(seq) -> tuple[int, int] | None:
+    """(fewest, most) characters a match of the parsed sequence consumes; None for an unbounded repeat or
+    any construct other than characters, classes, groups, alternations and repeats (whose match could
+    depend on text outside it: anchors, lookarounds, backreferences, local flags)."""
+    lo = hi = 0
+    for op, av in seq:
+        if op in (_c.LITERAL, _c.NOT_LITERAL, _c.IN, _c.ANY):
+            w = (1, 1)
+        elif op is _c.BRANCH:
+            ws = [_width(alt) for alt in av[1]]
+            if any(x is None for x in ws):
+                return None
+            w = (min(x[0] for x in ws), max(x[1] for x in ws))
+        elif op is _c.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            w = None if add_flags or del_flags else _width(sub)
+        elif op in _REPEATS:
+            least, most, sub = av
+            inner = None if most == _c.MAXREPEAT else _width(sub)
+            w = None if inner is None else (least * inner[0], most * inner[1])
+        else:
+            return None
+        if w is None:
+            return None
+        lo, hi = lo + w[0], hi + w[1]
+    return lo, hi
+
+
+def _suffix_reach(alt) -> int | None:
+    """How many characters from the string's end decide whether the anchored alternative ``alt`` (its
+    ``$`` taken off) matches, and how much: its widest match plus a lookbehind it starts with. None
+    when that is unbounded or not understood."""
+    behind = 0
+    if alt and alt[0][0] is _c.ASSERT and alt[0][1][0] == -1:  # (?<=...) first
+        w = _width(alt[0][1][1])
+        if w is None or w[0] != w[1]:
+            return None
+        behind, alt = w[1], alt[1:]
+    w = _width(alt)
+    return None if w is None else w[1] + behind
+
+
 class _CharClass:
     """Characters that can (``bad``) or cannot (``ok``) be an edge of a match, found once per character."""
 
@@ -148,7 +193,7 @@ class _CharClass:
         """No character of ``s`` can be the edge character of a match."""
         if self.ok.issuperset(s):
             return True
-        if self.anything:
+        if self.anything or not self.bad.isdisjoint(s):
             return False
         self._learn(s)
         return self.ok.issuperset(s)
@@ -177,11 +222,14 @@ class _RegexChars:
         self.usable = pattern is not None or absent  # absent: the tokenizer has no such regex (it never matches)
         self.groups: list[tuple[_CharClass, _CharClass | None]] = []  # (edge characters, lookbehind characters)
         self.floating = _Never
+        self.reaches: list[tuple[_CharClass, int | None]] = []  # (edge characters, reach) of the anchored alternatives
+        self._windows: dict[str, int | None] = {}
         if pattern is None:
             return
         flags = pattern.flags
         anchored: dict[str | None, list[str] | None] = {}  # lookbehind class (None: none) -> edge classes
         floating: list[str] | None = []
+        by_reach: dict[int | None, list[str] | None] = {}  # reach (see window) -> edge classes
         begin = (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
         end = (_c.AT_END, _c.AT_END_STRING)
         multiline = flags & re.MULTILINE
@@ -193,6 +241,9 @@ class _RegexChars:
             elif edge == "end" and not multiline and alt and alt[-1][0] is _c.AT and alt[-1][1] in end:
                 found, _ = _edge_chars(alt[:-1], True)
                 needs = _lookbehind_chars(alt[0])
+                reach = _suffix_reach(alt[:-1])
+                before = by_reach.get(reach, [])
+                by_reach[reach] = ANY if found is ANY or before is ANY else before + found
             else:
                 found, can_be_empty = _edge_chars(alt, False)
                 if can_be_empty and found is not ANY:
@@ -206,6 +257,7 @@ class _RegexChars:
             anchored[needs] = ANY if found is ANY or before is ANY else before + found
         self.groups = [(_CharClass(found, flags), None if needs is None else _CharClass([needs], flags)) for needs, found in anchored.items()]
         self.floating = _CharClass(floating, flags) if floating is ANY or floating else _Never
+        self.reaches = [(_CharClass(found, flags), reach) for reach, found in by_reach.items()]
 
     def cannot_match(self, s: str, edge_char: str) -> bool:
         """True only when no match of the regex in ``s`` is possible (empty ones: only for unanchored alternatives) (``edge_char``: ``s``'s
@@ -216,6 +268,27 @@ class _RegexChars:
             if not found.allows(edge_char) and (needs is None or not needs.allows_all(s)):
                 return False
         return self.floating.allows_all(s)
+
+    def window(self, ch: str) -> int | None:
+        """For an end-anchored regex with no other alternatives: how many of a string's last characters
+        decide its match when the string ends with ``ch`` (0: it cannot match). A match ending there is
+        at most that long with its lookbehind, so searching those characters alone finds the same one.
+        None: not known (search the whole string)."""
+        try:
+            return self._windows[ch]
+        except KeyError:
+            pass
+        k: int | None = None
+        if self.usable and self.floating is _Never and self.reaches:
+            k = 0
+            for found, reach in self.reaches:
+                if not found.allows(ch):
+                    if reach is None:
+                        k = None
+                        break
+                    k = max(k, reach)
+        self._windows[ch] = k
+        return k
 
     def edge_ok(self, ch: str) -> bool:
         """No anchored match can consume ``ch`` at the string's edge (whatever the rest of the string)."""
@@ -263,6 +336,9 @@ def _pattern_of(method) -> re.Pattern | None:
     return owner if isinstance(owner, re.Pattern) else None
 
 
+MAX_REMEMBERED_TAILS = 100_000
+
+
 class AffixTokenizer:
     """The tokens spaCy's ``Tokenizer`` gives one chunk by its affix rules and special cases (before its matcher).
 
@@ -289,6 +365,7 @@ class AffixTokenizer:
         # A chunk may also end with a character only a suffix behind a lookbehind can take, when none of
         # the chunk's characters is one that lookbehind asks for (``(?<=[0-9])km$``: "km" after a digit).
         self.tail_weak: dict[str, tuple[_CharClass, ...]] = {}
+        self._suffix_lens: dict[str, int] = {}  # a string's last characters -> its suffix match's length
         self._lock = threading.Lock()
 
     def _learn(self, chunk: str) -> None:
@@ -306,15 +383,21 @@ class AffixTokenizer:
                     self.body_ok.add(ch)
                 self.known.add(ch)
 
-    def _weak_tail_ok(self, s: str) -> bool:
-        """No suffix can end ``s``: its last character is taken only by suffixes behind lookbehinds whose
-        characters ``s`` lacks."""
-        needs = self.tail_weak.get(s[-1])
-        return needs is not None and all(n.allows_all(s) for n in needs)
-
     def _meets_no_affix(self, s: str) -> bool:
-        """No prefix, suffix or infix rule can match ``s`` (non-empty, its characters learned)."""
-        return s[0] in self.head_ok and self.body_ok.issuperset(s) and (s[-1] in self.tail_ok or self._weak_tail_ok(s))
+        """No prefix, suffix or infix rule can match ``s`` (non-empty, its characters learned). Its last
+        character may also be one only suffixes behind lookbehinds take, when ``s`` has none of the
+        characters those lookbehinds ask for."""
+        if s[0] not in self.head_ok or not self.body_ok.issuperset(s):
+            return False
+        if s[-1] in self.tail_ok:
+            return True
+        needs = self.tail_weak.get(s[-1])
+        if needs is None:
+            return False
+        for lookbehind in needs:
+            if not lookbehind.allows_all(s):
+                return False
+        return True
 
     # Tokenizer.find_prefix / find_suffix / find_infix, skipping the regex where it cannot match
 
@@ -325,10 +408,25 @@ class AffixTokenizer:
         return m.end() - m.start() if m is not None else 0
 
     def _suffix_len(self, s: str) -> int:
-        if not s or self.suffix_search is None or self.suffix_chars.cannot_match(s, s[-1]):
+        if not s or self.suffix_search is None:
             return 0
-        m = self.suffix_search(s)
-        return m.end() - m.start() if m is not None else 0
+        k = self.suffix_chars.window(s[-1])
+        if k is None:
+            if self.suffix_chars.cannot_match(s, s[-1]):
+                return 0
+            m = self.suffix_search(s)
+            return m.end() - m.start() if m is not None else 0
+        if not k:
+            return 0
+        tail = s[-k:]  # the match's length depends on these characters alone: remembered by them
+        n = self._suffix_lens.get(tail)
+        if n is None:
+            m = self.suffix_search(tail)
+            n = m.end() - m.start() if m is not None else 0
+            if len(self._suffix_lens) >= MAX_REMEMBERED_TAILS:
+                self._suffix_lens.clear()
+            self._suffix_lens[tail] = n
+        return n
 
     def _infixes(self, s: str) -> list:
         if self.infix_finditer is None or self.infix_chars.cannot_match(s, s[0]):
@@ -355,7 +453,7 @@ class AffixTokenizer:
         # neither a prefix nor a suffix, its loop ends on this string whatever token_match and the special
         # cases say, so those are asked only when there is an affix.
         while string and len(string) != last_size:
-            if self._meets_no_affix(string):
+            if string is not chunk and self._meets_no_affix(string):  # the chunk itself failed the test above
                 plain = True  # pre_len and suf_len would be 0: spaCy's loop ends here
                 break
             pre_len = self._prefix_len(string)

@@ -492,20 +492,20 @@ class SpacyWords:
             # Every chunk gets spaCy's affix rules and special cases without spaCy (exact, see
             # filters/spacy_affixes.py): the tokens spaCy's matcher sees. The matcher changes them only where
             # they hold an effectful pattern (possible only in a candidate); there ``sp.matched`` does what it does.
-            affix_tokens = sp.affixes.tokens
+            affix_tokens, pair_left, pair_right = sp.affixes.tokens, sp.pair_left, sp.pair_right
             for i, chunk in enumerate(missing):
                 edges = toks = affix_tokens(chunk)
                 if i in candidates and sp.has_effectful_match(edges):
                     toks = sp.matched(edges)
                     self.active.add(chunk)
-                if len(toks) == 1 and toks[0] == chunk:
+                elif len(toks) == 1 and toks[0] is not chunk and toks[0] == chunk:
                     toks = (chunk,)  # share the string
                 tok[chunk] = toks
-                added += len(chunk)
-                if edges[0] in sp.pair_right:
+                if edges[0] in pair_right:
                     first[chunk] = edges[0]
-                if edges[-1] in sp.pair_left:
+                if edges[-1] in pair_left:
                     last[chunk] = edges[-1]
+            added += sum(map(len, missing))
         self.cached_chars += added
         _cached_chars[self.lang] = self.cached_chars
 

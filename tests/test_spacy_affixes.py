@@ -167,6 +167,42 @@ def test_affix_regex_analysis_is_conservative():
     assert not rc.cannot_match("5km", "m") and not rc.cannot_match("a,", ",")
 
 
+def test_a_suffix_match_is_found_in_the_window_of_last_characters():
+    """``_RegexChars.window``: searching only the string's last k characters gives the match the whole
+    string gives (the suffixes are then remembered by those characters), on random strings; where the
+    match could reach further (an unbounded repeat, a word boundary) there is no window."""
+    from filters.spacy_affixes import _RegexChars
+
+    patterns = [
+        r"(?<=[0-9])(?:km|kg|m)$|,$|(?<=[a-z]\))\.$|(?:ab|b)c$|'s$",
+        r"(?<=[0-9a-z])\.$|x{2,3}$|(?<=x)y$",
+        r"\.\.+$|,$|(?<=[a-z])\.$",
+        r"\bx$|,$",
+    ]
+    rng = random.Random(5)
+    alphabet = "ab0c.,xy)'skm"
+    for pattern in patterns:
+        regex = re.compile(pattern)
+        rc = _RegexChars(regex, "end")
+        windows = set()
+        for _ in range(20_000):
+            s = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 9)))
+            k = rc.window(s[-1])
+            windows.add(k)
+            if k is None:
+                continue
+            whole = regex.search(s)
+            whole_len = whole.end() - whole.start() if whole else 0
+            part = regex.search(s[-k:]) if k else None
+            assert (part.end() - part.start() if part else 0) == whole_len, (pattern, s, k)
+        assert any(k for k in windows if k is not None), pattern
+    assert _RegexChars(re.compile(patterns[0]), "end").window("m") == 3  # a digit and "km"
+    assert _RegexChars(re.compile(patterns[0]), "end").window("q") == 0  # no alternative ends with it
+    assert _RegexChars(re.compile(patterns[2]), "end").window(".") is None  # "\.\.+" may reach any length
+    assert _RegexChars(re.compile(patterns[2]), "end").window(",") == 1
+    assert _RegexChars(re.compile(patterns[3]), "end").window("x") is None  # \b looks before the match
+
+
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_affix_tokens_are_spacys_on_the_real_texts(shared_data):
