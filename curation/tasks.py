@@ -5,12 +5,19 @@ keeps at most ``executor.slots()`` of them in flight, records each attempt (so r
 whose worker died are counted, on disk, where a dead worker cannot forget them), records every
 failure in the stage's ``_failed/`` folder, and draws one progress bar. A failure fails its task
 alone: the others go on.
+
+What a task logs at WARNING or above (a bad record, a page its extractor failed on) travels back
+with its result and is logged again here, on the driver, under the same logger: the one-line
+messages reach the console wherever the task ran, above the progress bar, without Ray's log
+forwarding (which an embedded Ray runs without; see ``curation.executor``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +26,7 @@ from curation.executor import Executor
 from curation.layout import StageLayout
 
 _ATTEMPT: contextvars.ContextVar[int] = contextvars.ContextVar("attempt", default=1)
+MAX_WARNINGS_PER_TASK = 100  # then one line counts the rest
 
 
 def current_attempt() -> int:
@@ -66,22 +74,65 @@ def _fn_name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", "task")
 
 
+class _Collected(logging.Handler):
+    """The records logged while a task runs, as (logger name, level, message)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[tuple[str, int, str]] = []
+        self.left_out = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) >= MAX_WARNINGS_PER_TASK:
+            self.left_out += 1
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a message with wrong arguments still says something
+            message = str(record.msg)
+        self.records.append((record.name, record.levelno, message))
+
+    def lines(self, task: str) -> list[tuple[str, int, str]]:
+        more = [(__name__, logging.WARNING, f"{task}: {self.left_out} more warning(s) not shown")] if self.left_out else []
+        return self.records + more
+
+
+@contextlib.contextmanager
+def _collect_warnings() -> Any:
+    """Route what is logged at WARNING or above to a ``_Collected`` instead of the root's handlers."""
+    root = logging.getLogger()
+    collected = _Collected()
+    handlers, level = root.handlers[:], root.level
+    root.handlers = [collected]
+    if root.getEffectiveLevel() > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    try:
+        yield collected
+    finally:
+        root.handlers = handlers
+        root.setLevel(level)
+
+
 def _guarded(task: Task) -> dict[str, Any]:
-    """Runs on the worker: count the attempt, run the task, record a failure where it happened."""
+    """Runs on the worker: count the attempt, run the task, record a failure where it happened;
+    hand back what it logged."""
     attempt = task.layout.record_attempt(task.attempts) if task.layout is not None and task.attempts else 1
     token = _ATTEMPT.set(attempt)
-    try:
-        return {"ok": True, "value": task.fn(*task.args)}
-    except Exception as e:  # a bad input fails its task only
-        failure = {"shard": task.name, "input": task.input, **(e.failure if isinstance(e, TaskFailed) else {"error": error_text(e)})}
-        if task.layout is not None and not getattr(e, "recorded", False):
-            try:
-                task.layout.write_failure(task.name, failure["input"], failure["error"])
-            except Exception:  # noqa: BLE001 - the failure still reaches the driver
-                pass
-        return {"ok": False, "failure": failure}
-    finally:
-        _ATTEMPT.reset(token)
+    with _collect_warnings() as collected:
+        try:
+            outcome: dict[str, Any] = {"ok": True, "value": task.fn(*task.args)}
+        except Exception as e:  # a bad input fails its task only
+            failure = {"shard": task.name, "input": task.input, **(e.failure if isinstance(e, TaskFailed) else {"error": error_text(e)})}
+            if task.layout is not None and not getattr(e, "recorded", False):
+                try:
+                    task.layout.write_failure(task.name, failure["input"], failure["error"])
+                except Exception:  # noqa: BLE001 - the failure still reaches the driver
+                    pass
+            outcome = {"ok": False, "failure": failure}
+        finally:
+            _ATTEMPT.reset(token)
+    outcome["warnings"] = collected.lines(task.name)
+    return outcome
 
 
 def run_tasks(
@@ -112,6 +163,11 @@ def run_tasks(
     pending: dict[Any, Task] = {}
     bar = tqdm(total=total if total is not None else sum(t.units for t in tasks) + initial, initial=initial,
                desc=f"{desc:>8}", unit=unit, disable=not progress, dynamic_ncols=True)
+    console = contextlib.ExitStack()
+    if progress:  # log lines go above the bar, not through it
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        console.enter_context(logging_redirect_tqdm())
     try:
         while queue or pending:
             while queue and len(pending) < limit:
@@ -125,6 +181,8 @@ def run_tasks(
                 outcome = {"ok": False, "failure": {"shard": task.name, "input": task.input, "error": error_text(e)}}
                 if task.layout is not None:
                     task.layout.write_failure(task.name, task.input, outcome["failure"]["error"])
+            for logger, level, message in outcome.get("warnings", ()):
+                logging.getLogger(logger).log(level, "%s", message)
             if outcome["ok"]:
                 postfix = on_done(task, outcome["value"]) if on_done else None
                 if postfix:
@@ -137,4 +195,5 @@ def run_tasks(
             bar.update(task.units)
     finally:
         bar.close()
+        console.close()
     return failures

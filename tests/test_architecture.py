@@ -5,6 +5,7 @@ image's packages, and a damaged marker is one line."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -155,6 +156,71 @@ def test_embedded_ray_runs_no_api_server_and_no_monitor(ray_session):
     processes = ray_worker._global_node.all_processes
     assert ray_constants.PROCESS_TYPE_RAYLET in processes
     assert not processes.get(ray_constants.PROCESS_TYPE_MONITOR) and not processes.get(ray_constants.PROCESS_TYPE_DASHBOARD)
+    assert not processes.get(ray_constants.PROCESS_TYPE_LOG_MONITOR)
+
+
+@pytest.mark.ray
+def test_embedded_ray_runs_with_prompt_socket_connects(ray_session):
+    """The cluster's system config (what the GCS hands every raylet and worker) polls sockets every
+    10 ms, for as long in all as Ray's defaults wait."""
+    from ray._private.state import state
+
+    from curation import executor
+
+    config = state.get_system_config()
+    config = json.loads(config) if isinstance(config, str) else config
+    assert {k: config.get(k) for k in executor.PROMPT_CONNECT} == executor.PROMPT_CONNECT
+    assert executor.PROMPT_CONNECT["raylet_client_connect_timeout_milliseconds"] * executor.PROMPT_CONNECT["raylet_client_num_connect_attempts"] >= 10_000
+
+
+def _log_bad_records(count: int) -> int:
+    for k in range(count):
+        logging.getLogger("curation.io.reader").warning("%s: byte %d: corrupt_gzip_member", "crawl.warc.gz", 100 * k)
+    logging.getLogger("curation.io.reader").info("not a warning: stays on the worker")
+    return count
+
+
+def _logged(caplog, name: str = "curation.io.reader") -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == name and r.levelno >= logging.WARNING]
+
+
+def test_what_a_task_logs_is_logged_once_on_the_driver_with_the_local_executor(caplog, tmp_path):
+    from curation.executor import LocalExecutor
+    from curation.tasks import MAX_WARNINGS_PER_TASK, Task, run_tasks
+
+    caplog.set_level(logging.INFO)
+    handlers = list(logging.getLogger().handlers)
+    failures = run_tasks(LocalExecutor(), [Task("shard-a", _log_bad_records, (2,))], desc="test", progress=False)
+    assert failures == []
+    assert _logged(caplog) == ["crawl.warc.gz: byte 0: corrupt_gzip_member", "crawl.warc.gz: byte 100: corrupt_gzip_member"]
+    assert not any("not a warning" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    run_tasks(LocalExecutor(), [Task("shard-b", _log_bad_records, (MAX_WARNINGS_PER_TASK + 7,))], desc="test", progress=False)
+    assert len(_logged(caplog)) == MAX_WARNINGS_PER_TASK
+    assert _logged(caplog, "curation.tasks") == ["shard-b: 7 more warning(s) not shown"]
+    assert logging.getLogger().handlers == handlers  # the root's handlers are back after each task
+
+
+@pytest.mark.ray
+def test_what_a_task_logs_on_a_ray_worker_reaches_the_driver(ray_session, caplog):
+    """An embedded Ray has no log monitor: a bad record's one-line warning comes back with the task's
+    result, failed or not, and is logged on the driver under the worker's logger."""
+    from curation.executor import RayExecutor
+    from curation.tasks import Task, run_tasks
+
+    def warns() -> None:  # defined here: Ray sends it by value (the test module is not importable there)
+        logging.getLogger("curation.io.reader").warning("crawl.warc.gz: byte 0: corrupt_gzip_member")
+        logging.getLogger("curation.io.reader").info("not a warning: stays on the worker")
+
+    def fails_after_a_warning() -> None:
+        logging.getLogger("curation.io.reader").warning("crawl.warc.gz: byte 7: truncated_record")
+        raise ValueError("unreadable")
+
+    caplog.set_level(logging.WARNING)
+    failures = run_tasks(RayExecutor(None, 2), [Task("ok", warns), Task("bad", fails_after_a_warning)],
+                         desc="test", progress=False)
+    assert [f["shard"] for f in failures] == ["bad"]
+    assert sorted(_logged(caplog)) == ["crawl.warc.gz: byte 0: corrupt_gzip_member", "crawl.warc.gz: byte 7: truncated_record"]
 
 
 @pytest.mark.ray
