@@ -181,7 +181,7 @@ def connect_ray(address: str | None, workers: int | None) -> None:
                     logging_level=logging.WARNING,
                     object_store_memory=300 * 1024 * 1024,  # shards travel as files, not objects
                     log_to_driver=False,  # no log monitor: tasks hand back their warnings (curation.tasks)
-                    _system_config=PROMPT_CONNECT,
+                    _system_config=dict(PROMPT_CONNECT),  # a copy: Ray adds its spilling settings to the one it gets
                     **kwargs,
                 )
             atexit.register(stop_embedded_ray)  # runs before Ray's own exit hook (registered earlier)
