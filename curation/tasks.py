@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,7 @@ class _Collected(logging.Handler):
 
 
 @contextlib.contextmanager
-def _collect_warnings() -> Any:
+def _collect_warnings() -> Iterator[_Collected]:
     """Route what is logged at WARNING or above to a ``_Collected`` instead of the root's handlers."""
     root = logging.getLogger()
     collected = _Collected()
