@@ -26,13 +26,13 @@ log = logging.getLogger(__name__)
 
 TASK_RETRIES = 3  # Ray re-runs a task whose worker died, at most this many times
 EXECUTORS = ("ray", "local")
-# An embedded Ray's processes connect to each other's sockets every 10 ms until they answer, for at
-# most 10 s as Ray's defaults allow (1000 ms, 10 attempts). With the defaults, the raylet's object
-# manager, which connects to the object store the raylet has just started in a thread, slept a whole
-# second whenever the store was not yet listening: in 36 of 113 starts on 2 cores (its log shows the
-# gap between "create_and_mmap_buffer" and "ObjectManager server started"); 0 of 65 with these (at
-# most 12 ms).
-PROMPT_CONNECT = {"raylet_client_connect_timeout_milliseconds": 10, "raylet_client_num_connect_attempts": 1000}
+# An embedded Ray's processes try to connect to each other's sockets every 50 ms until they answer,
+# for 10 s in all, as Ray's defaults allow (1000 ms, 10 attempts). With the defaults, the raylet's
+# object manager, which connects to the object store the raylet has just started in a thread, slept
+# a whole second whenever the store was not yet listening: in 36 of 113 starts on 2 cores (its log
+# shows the gap between "create_and_mmap_buffer" and "ObjectManager server started"). That connect
+# makes 300 attempts whatever the setting: 15 s at 50 ms before the raylet gives up.
+PROMPT_CONNECT = {"raylet_client_connect_timeout_milliseconds": 50, "raylet_client_num_connect_attempts": 200}
 
 
 class Executor(ABC):
